@@ -1,0 +1,107 @@
+#include "test_util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+const char *test_tmpdir(void)
+{
+    const char *d = getenv("ICTAL_TEST_TMPDIR");
+    return (d && *d) ? d : "/tmp";
+}
+
+char *test_path(char *buf, size_t cap, const char *name)
+{
+    int n = snprintf(buf, cap, "%s/%s", test_tmpdir(), name);
+    if (n < 0 || (size_t)n >= cap) {
+        fprintf(stderr, "test_path: path too long for %s\n", name);
+        abort();
+    }
+    return buf;
+}
+
+int test_write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t w = len ? fwrite(data, 1, len, f) : 0;
+    int rc = (w == len) ? 0 : -1;
+    if (fclose(f) != 0)
+        rc = -1;
+    return rc;
+}
+
+void *test_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    unsigned char *buf = malloc(cap);
+    while (buf) {
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (n < cap)
+            break;
+        unsigned char *grown = realloc(buf, cap * 2);
+        if (!grown) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = grown;
+        cap *= 2;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        free(buf);
+        return NULL;
+    }
+    if (len)
+        *len = n;
+    return buf;
+}
+
+const char *test_shared_data(void)
+{
+    const char *d = getenv("ICTAL_SHARED_DATA");
+    struct stat st;
+    if (!d || !*d || stat(d, &st) != 0 || !S_ISDIR(st.st_mode))
+        return NULL;
+    return d;
+}
+
+void test_rng_seed(struct test_rng *r, uint64_t seed)
+{
+    const char *env = getenv("ICTAL_TEST_SEED");
+    if (env && *env)
+        seed = strtoull(env, NULL, 0);
+    r->s = seed ? seed : 0x9E3779B97F4A7C15ull;
+}
+
+uint64_t test_rng_next(struct test_rng *r)
+{
+    uint64_t x = r->s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    r->s = x;
+    return x * 0x2545F4914F6CDD1Dull;
+}
+
+int64_t test_rng_range(struct test_rng *r, int64_t lo, int64_t hi)
+{
+    uint64_t span = (uint64_t)(hi - lo) + 1u;
+    if (span == 0) /* the whole 64-bit range */
+        return (int64_t)test_rng_next(r);
+    return lo + (int64_t)(test_rng_next(r) % span);
+}
+
+double test_rng_unit(struct test_rng *r)
+{
+    return (double)(test_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
+}

@@ -1,0 +1,37 @@
+/*
+ * test_util.h — small helpers shared by the cmocka tests.
+ */
+#ifndef ICTAL_TEST_UTIL_H
+#define ICTAL_TEST_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The per-test scratch directory (ICTAL_TEST_TMPDIR, else /tmp). */
+const char *test_tmpdir(void);
+
+/* Write "<tmpdir>/<name>" into buf (size cap); returns buf. Aborts on overflow. */
+char *test_path(char *buf, size_t cap, const char *name);
+
+/* Write len bytes to path, replacing it. Returns 0 or -1 (errno set). */
+int test_write_file(const char *path, const void *data, size_t len);
+
+/* Read a whole file into a malloc'd buffer (*len receives its size).
+ * Returns NULL on failure. The caller frees. */
+void *test_read_file(const char *path, size_t *len);
+
+/* The shared data directory (ICTAL_SHARED_DATA), or NULL when it does not exist:
+ * tests that read real annotation files skip cleanly then. */
+const char *test_shared_data(void);
+
+/* Deterministic PRNG for property tests (xorshift64*). Seed with any non-zero
+ * value; ICTAL_TEST_SEED overrides the seed a test chose, to replay a failure. */
+struct test_rng { uint64_t s; };
+void test_rng_seed(struct test_rng *r, uint64_t seed);
+uint64_t test_rng_next(struct test_rng *r);
+/* Uniform integer in [lo, hi] (inclusive). */
+int64_t test_rng_range(struct test_rng *r, int64_t lo, int64_t hi);
+/* Uniform double in [0, 1). */
+double test_rng_unit(struct test_rng *r);
+
+#endif
