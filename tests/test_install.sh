@@ -3,6 +3,9 @@
 # then compile and run a program against libictal using only pkg-config.
 set -euo pipefail
 build=$1
+# In sanitizer builds libictal is instrumented, so the consumer must link the
+# same runtime: the test passes those flags as its second argument.
+san_flags=${2:-}
 tmp=${ICTAL_TEST_TMPDIR:?}/install
 rm -rf "$tmp"
 mkdir -p "$tmp"
@@ -27,7 +30,8 @@ int main(void)
 }
 C
 # shellcheck disable=SC2046
-cc -std=c11 -Wall -Werror -o "$tmp/consumer" "$tmp/consumer.c" \
+# shellcheck disable=SC2086
+cc -std=c11 -Wall -Werror $san_flags -o "$tmp/consumer" "$tmp/consumer.c" \
    $(pkg-config --cflags ictal) $(pkg-config --static --libs ictal)
 out=$("$tmp/consumer")
 expected="malformed file|consumer $version"
