@@ -44,8 +44,10 @@ void *test_read_file(const char *path, size_t *len)
     while (buf) {
         size_t r = fread(buf + n, 1, cap - n, f);
         n += r;
-        if (n < cap)
+        if (n < cap) {
+            buf[n] = '\0'; /* not counted in *len: lets tests use string functions */
             break;
+        }
         unsigned char *grown = realloc(buf, cap * 2);
         if (!grown) {
             free(buf);

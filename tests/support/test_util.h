@@ -16,8 +16,9 @@ char *test_path(char *buf, size_t cap, const char *name);
 /* Write len bytes to path, replacing it. Returns 0 or -1 (errno set). */
 int test_write_file(const char *path, const void *data, size_t len);
 
-/* Read a whole file into a malloc'd buffer (*len receives its size).
- * Returns NULL on failure. The caller frees. */
+/* Read a whole file into a malloc'd buffer (*len receives its size, which
+ * excludes a terminating NUL added after the data so that string functions
+ * are safe on text files). Returns NULL on failure. The caller frees. */
 void *test_read_file(const char *path, size_t *len);
 
 /* The shared data directory (ICTAL_SHARED_DATA), or NULL when it does not exist:
