@@ -1,0 +1,232 @@
+/*
+ * blas.c — thin wrapper over OpenBLAS (see ictal/blas.h).
+ */
+#include "ictal/blas.h"
+
+#include <cblas.h>
+#include <string.h>
+
+#include "nn_internal.h"
+
+#if defined(__SSE__) || defined(__x86_64__)
+#include <pmmintrin.h>
+#include <xmmintrin.h>
+#define ICTAL_HAVE_MXCSR 1
+#endif
+
+void ictal_blas_init(void)
+{
+    static const float a[4] = {1, 2, 3, 4}, b[4] = {1, 0, 0, 1};
+    float c[4];
+    openblas_set_num_threads(1);
+    ictal_blas_sgemm_nt(2, 2, 2, a, 2, b, 2, c, 2);
+}
+
+void ictal_blas_sgemm_nt(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                         float *C, int ldc)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
+}
+
+/* Columns in register-sized blocks of ICTAL_BLAS_COLS: a block's
+ * accumulators stay in registers across the whole K loop (one zmm per row
+ * with AVX-512). Bt is padded to whole blocks (ldb = ICTAL_BLAS_LDB(N)), so
+ * every block computes full width and stores only the columns that exist.
+ * Each element is 0 + a0*b0 + a1*b1 + ... in ascending k in every path. */
+#define JB ICTAL_BLAS_COLS
+
+/* Forced inline: a helper compiled on its own would get the baseline
+ * target, not the clone's (AVX-512/AVX2) one. */
+#if defined(__GNUC__)
+#define ICTAL_INLINE static inline __attribute__((always_inline))
+#else
+#define ICTAL_INLINE static inline
+#endif
+
+ICTAL_INLINE void block8(int nj, int K, const float *a, int lda, const float *Bt, int ldb, float *c, int ldc)
+{
+    float acc0[JB] = {0}, acc1[JB] = {0}, acc2[JB] = {0}, acc3[JB] = {0}, acc4[JB] = {0}, acc5[JB] = {0}, acc6[JB] = {0}, acc7[JB] = {0};
+    for (int k = 0; k < K; k++) {
+        const float *b = Bt + (long)k * ldb;
+        const float x0 = a[k], x1 = a[1L * lda + k], x2 = a[2L * lda + k], x3 = a[3L * lda + k], x4 = a[4L * lda + k], x5 = a[5L * lda + k], x6 = a[6L * lda + k], x7 = a[7L * lda + k];
+        for (int j = 0; j < JB; j++) {
+            acc0[j] += x0 * b[j];
+            acc1[j] += x1 * b[j];
+            acc2[j] += x2 * b[j];
+            acc3[j] += x3 * b[j];
+            acc4[j] += x4 * b[j];
+            acc5[j] += x5 * b[j];
+            acc6[j] += x6 * b[j];
+            acc7[j] += x7 * b[j];
+        }
+    }
+    for (int j = 0; j < nj; j++) {
+        c[j] = acc0[j];
+        c[1L * ldc + j] = acc1[j];
+        c[2L * ldc + j] = acc2[j];
+        c[3L * ldc + j] = acc3[j];
+        c[4L * ldc + j] = acc4[j];
+        c[5L * ldc + j] = acc5[j];
+        c[6L * ldc + j] = acc6[j];
+        c[7L * ldc + j] = acc7[j];
+    }
+}
+
+ICTAL_INLINE void block4(int nj, int K, const float *a, int lda, const float *Bt, int ldb, float *c, int ldc)
+{
+    float acc0[JB] = {0}, acc1[JB] = {0}, acc2[JB] = {0}, acc3[JB] = {0};
+    for (int k = 0; k < K; k++) {
+        const float *b = Bt + (long)k * ldb;
+        const float x0 = a[k], x1 = a[1L * lda + k], x2 = a[2L * lda + k], x3 = a[3L * lda + k];
+        for (int j = 0; j < JB; j++) {
+            acc0[j] += x0 * b[j];
+            acc1[j] += x1 * b[j];
+            acc2[j] += x2 * b[j];
+            acc3[j] += x3 * b[j];
+        }
+    }
+    for (int j = 0; j < nj; j++) {
+        c[j] = acc0[j];
+        c[1L * ldc + j] = acc1[j];
+        c[2L * ldc + j] = acc2[j];
+        c[3L * ldc + j] = acc3[j];
+    }
+}
+
+ICTAL_INLINE void block1(int nj, int K, const float *a, int lda, const float *Bt, int ldb, float *c, int ldc)
+{
+    (void)lda;
+    (void)ldc;
+    float acc0[JB] = {0};
+    for (int k = 0; k < K; k++) {
+        const float *b = Bt + (long)k * ldb;
+        const float x0 = a[k];
+        for (int j = 0; j < JB; j++) {
+            acc0[j] += x0 * b[j];
+        }
+    }
+    for (int j = 0; j < nj; j++) {
+        c[j] = acc0[j];
+    }
+}
+
+/* Narrow column blocks (N <= 8 left, e.g. a conv with 8 output channels):
+ * 8-float vectors instead of half-empty 16-float blocks. GCC vector types
+ * (plain loops over 8 accumulators get vectorised along k instead, with
+ * in-order reductions); each lane is still 0 + a0*b0 + a1*b1 + ... in
+ * ascending k, a multiply then an add, as in the blocks above. */
+#if defined(__GNUC__)
+#define ICTAL_HAVE_NARROW 1
+typedef float v8sf __attribute__((vector_size(32)));
+/* (helpers take vectors by pointer: by value would change the ABI
+ * between the clones, -Wpsabi) */
+ICTAL_INLINE void ld8(v8sf *v, const float *p) { memcpy(v, p, sizeof *v); }
+ICTAL_INLINE void st8(float *p, const v8sf *v, int nj)
+{
+    if (nj == 8) {
+        memcpy(p, v, sizeof *v);
+        return;
+    }
+    for (int j = 0; j < nj; j++)
+        p[j] = (*v)[j];
+}
+ICTAL_INLINE void nblock8(int nj, int K, const float *a, int lda, const float *Bt, int ldb, float *c, int ldc)
+{
+    v8sf acc0 = {0}, acc1 = {0}, acc2 = {0}, acc3 = {0}, acc4 = {0}, acc5 = {0}, acc6 = {0}, acc7 = {0};
+    for (int k = 0; k < K; k++) {
+        v8sf b;
+        ld8(&b, Bt + (long)k * ldb);
+        acc0 += a[k] * b;
+        acc1 += a[1L * lda + k] * b;
+        acc2 += a[2L * lda + k] * b;
+        acc3 += a[3L * lda + k] * b;
+        acc4 += a[4L * lda + k] * b;
+        acc5 += a[5L * lda + k] * b;
+        acc6 += a[6L * lda + k] * b;
+        acc7 += a[7L * lda + k] * b;
+    }
+    st8(c, &acc0, nj);
+    st8(c + 1L * ldc, &acc1, nj);
+    st8(c + 2L * ldc, &acc2, nj);
+    st8(c + 3L * ldc, &acc3, nj);
+    st8(c + 4L * ldc, &acc4, nj);
+    st8(c + 5L * ldc, &acc5, nj);
+    st8(c + 6L * ldc, &acc6, nj);
+    st8(c + 7L * ldc, &acc7, nj);
+}
+ICTAL_INLINE void nblock1(int nj, int K, const float *a, const float *Bt, int ldb, float *c)
+{
+    v8sf acc0 = {0};
+    for (int k = 0; k < K; k++) {
+        v8sf b;
+        ld8(&b, Bt + (long)k * ldb);
+        acc0 += a[k] * b;
+    }
+    st8(c, &acc0, nj);
+}
+#endif
+
+ICTAL_CLONES
+void ictal_blas_gemm_builtin(int M, int N, int K, const float *A, int lda, const float *Bt, int ldb,
+                             float *C, int ldc)
+{
+    for (int j0 = 0; j0 < N; j0 += JB) {
+        const int nj = N - j0 < JB ? N - j0 : JB;
+        int i = 0;
+#if defined(ICTAL_HAVE_NARROW)
+        if (nj <= 8) {
+            for (; i + 8 <= M; i += 8)
+                nblock8(nj, K, A + (long)i * lda, lda, Bt + j0, ldb, C + (long)i * ldc + j0, ldc);
+            for (; i < M; i++)
+                nblock1(nj, K, A + (long)i * lda, Bt + j0, ldb, C + (long)i * ldc + j0);
+            continue;
+        }
+#endif
+        for (; i + 8 <= M; i += 8)
+            block8(nj, K, A + (long)i * lda, lda, Bt + j0, ldb, C + (long)i * ldc + j0, ldc);
+        for (; i + 4 <= M; i += 4)
+            block4(nj, K, A + (long)i * lda, lda, Bt + j0, ldb, C + (long)i * ldc + j0, ldc);
+        for (; i < M; i++)
+            block1(nj, K, A + (long)i * lda, lda, Bt + j0, ldb, C + (long)i * ldc + j0, ldc);
+    }
+}
+
+void ictal_blas_ref_sgemm_nt(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                             float *C, int ldc)
+{
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double s = 0;
+            for (int k = 0; k < K; k++)
+                s += (double)A[(long)i * lda + k] * B[(long)j * ldb + k];
+            C[(long)i * ldc + j] = (float)s;
+        }
+}
+
+unsigned long ictal_blas_denormals_flush(void)
+{
+#if defined(ICTAL_HAVE_MXCSR)
+    unsigned long old = _mm_getcsr();
+    _MM_SET_FLUSH_ZERO_MODE(_MM_FLUSH_ZERO_ON);
+    _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
+    return old;
+#elif defined(__aarch64__)
+    unsigned long old;
+    __asm__ __volatile__("mrs %0, fpcr" : "=r"(old));
+    __asm__ __volatile__("msr fpcr, %0" ::"r"(old | (1UL << 24)));
+    return old;
+#else
+    return 0;
+#endif
+}
+
+void ictal_blas_denormals_restore(unsigned long saved)
+{
+#if defined(ICTAL_HAVE_MXCSR)
+    _mm_setcsr((unsigned int)saved);
+#elif defined(__aarch64__)
+    __asm__ __volatile__("msr fpcr, %0" ::"r"(saved));
+#else
+    (void)saved;
+#endif
+}
