@@ -63,22 +63,6 @@ static void write_text(const char *path, const char *text)
     assert_int_equal(test_write_file(path, text, strlen(text)), 0);
 }
 
-/* test_read_file plus a terminating NUL, for string functions. */
-static char *read_text(const char *path)
-{
-    size_t len = 0;
-    char *raw = test_read_file(path, &len);
-    if (!raw)
-        return NULL;
-    char *s = malloc(len + 1);
-    if (s) {
-        memcpy(s, raw, len);
-        s[len] = '\0';
-    }
-    free(raw);
-    return s;
-}
-
 static void make_dir(const char *path)
 {
     mkdir(path, 0700); /* may exist from an earlier run */
@@ -764,7 +748,7 @@ static void test_setup_one_call(void **state)
     assert_non_null(f);
     assert_int_equal(ictal_config_print_errors(cfg, f, "ictal-run"), 1);
     fclose(f);
-    char *text = read_text(out);
+    char *text = test_read_file(out, NULL);
     assert_non_null(text);
     assert_true(strncmp(text, "ictal-run: postproc.threshold_off", 33) == 0);
     free(text);

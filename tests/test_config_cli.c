@@ -16,22 +16,6 @@
 
 struct run { int status; char *out, *err; };
 
-/* test_read_file plus a terminating NUL, for string functions. */
-static char *read_text(const char *path)
-{
-    size_t len = 0;
-    char *raw = test_read_file(path, &len);
-    if (!raw)
-        return NULL;
-    char *s = malloc(len + 1);
-    if (s) {
-        memcpy(s, raw, len);
-        s[len] = '\0';
-    }
-    free(raw);
-    return s;
-}
-
 /* Run `env ENV ictal-config ARGS` (a shell fragment), capturing both streams. */
 static struct run run_tool(const char *env, const char *args)
 {
@@ -44,8 +28,8 @@ static struct run run_tool(const char *env, const char *args)
     struct run r = { -1, NULL, NULL };
     if (st != -1 && WIFEXITED(st))
         r.status = WEXITSTATUS(st);
-    r.out = read_text(out);
-    r.err = read_text(err);
+    r.out = test_read_file(out, NULL);
+    r.err = test_read_file(err, NULL);
     assert_non_null(r.out);
     assert_non_null(r.err);
     return r;

@@ -71,16 +71,7 @@ static int run(const char *args, char *err, size_t cap)
 static char *read_text(const char *name)
 {
     char p[512];
-    size_t len = 0;
-    char *raw = test_read_file(test_path(p, sizeof p, name), &len);
-    if (!raw)
-        return NULL;
-    char *t = malloc(len + 1);
-    assert_non_null(t);
-    memcpy(t, raw, len);
-    t[len] = '\0';
-    free(raw);
-    return t;
+    return test_read_file(test_path(p, sizeof p, name), NULL);
 }
 
 static void write_text(const char *name, const char *text)

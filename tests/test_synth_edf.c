@@ -65,20 +65,6 @@ static void write_rec(const struct ictal_synth_config *c, const char *stem)
     ictal_synth_destroy(s);
 }
 
-/* A whole text file, NUL-terminated (test_read_file gives raw bytes). */
-static char *read_text(const char *path, size_t *len)
-{
-    char *raw = test_read_file(path, len);
-    if (!raw)
-        return NULL;
-    char *t = malloc(*len + 1);
-    assert_non_null(t);
-    memcpy(t, raw, *len);
-    t[*len] = '\0';
-    free(raw);
-    return t;
-}
-
 static int count_lines(const char *text, const char *prefix)
 {
     int n = 0;
@@ -172,7 +158,7 @@ static void round_trip(int rate, int montage, uint64_t seed)
 
     /* sidecars */
     size_t len;
-    char *t = read_text(bi, &len);
+    char *t = test_read_file(bi, &len);
     assert_non_null(t);
     assert_true(strncmp(t, "# version = csv_v1.0.0\n# bname = rt\n# duration = 60.0000 secs\n", 60) == 0);
     assert_int_equal(count_lines(t, "channel,start_time,stop_time,label,confidence"), 1);
@@ -190,7 +176,7 @@ static void round_trip(int rate, int montage, uint64_t seed)
     }
     assert_int_equal(k, 2);
     free(t);
-    t = read_text(csv, &len);
+    t = test_read_file(csv, &len);
     assert_non_null(t);
     int rows = 0;
     for (size_t i = 0; i < ne; i++)
@@ -203,7 +189,7 @@ static void round_trip(int rate, int montage, uint64_t seed)
         lines += t[i] == '\n';
     assert_int_equal(lines, 5 + rows);
     free(t);
-    t = read_text(tsv, &len);
+    t = test_read_file(tsv, &len);
     assert_non_null(t);
     assert_int_equal(count_lines(t, "onset\tduration\teventType\tconfidence\tchannels\tdateTime\t"
                                     "recordingDuration\n"), 1);
@@ -273,11 +259,11 @@ static void test_no_seizure_tsv_has_bckg(void **state)
     char edf[512], bi[512], csv[512], tsv[512];
     paths("bg", edf, bi, csv, tsv);
     size_t len;
-    char *t = read_text(tsv, &len);
+    char *t = test_read_file(tsv, &len);
     assert_non_null(t);
     assert_non_null(strstr(t, "\n0.0000\t60.0000\tbckg\tn/a\tn/a\t2021-03-04 05:06:07\t60.0000\n"));
     free(t);
-    t = read_text(bi, &len);
+    t = test_read_file(bi, &len);
     assert_int_equal(count_lines(t, "TERM"), 0);
     free(t);
 }
