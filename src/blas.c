@@ -43,6 +43,78 @@ void ictal_blas_sgemm_nt(int M, int N, int K, const float *A, int lda, const flo
 #define ICTAL_INLINE static inline
 #endif
 
+#if defined(__GNUC__)
+/* A block's row of JB accumulators as one GCC vector (one zmm with
+ * AVX-512, two ymm with AVX2): a full-width block is stored with whole
+ * vector stores (plain arrays with a variable-width store loop were kept
+ * on the stack and copied out with rep movs). */
+typedef float vjb __attribute__((vector_size(JB * sizeof(float))));
+ICTAL_INLINE void ldjb(vjb *v, const float *p) { memcpy(v, p, sizeof *v); }
+ICTAL_INLINE void stjb(float *p, const vjb *v, int nj)
+{
+    if (nj == JB) {
+        memcpy(p, v, sizeof *v);
+        return;
+    }
+    for (int j = 0; j < nj; j++)
+        p[j] = (*v)[j];
+}
+
+ICTAL_INLINE void block8(int nj, int K, const float *a, int lda, const float *Bt, int ldb, float *c, int ldc)
+{
+    vjb acc0 = {0}, acc1 = {0}, acc2 = {0}, acc3 = {0}, acc4 = {0}, acc5 = {0}, acc6 = {0}, acc7 = {0};
+    for (int k = 0; k < K; k++) {
+        vjb b;
+        ldjb(&b, Bt + (long)k * ldb);
+        acc0 += a[k] * b;
+        acc1 += a[1L * lda + k] * b;
+        acc2 += a[2L * lda + k] * b;
+        acc3 += a[3L * lda + k] * b;
+        acc4 += a[4L * lda + k] * b;
+        acc5 += a[5L * lda + k] * b;
+        acc6 += a[6L * lda + k] * b;
+        acc7 += a[7L * lda + k] * b;
+    }
+    stjb(c, &acc0, nj);
+    stjb(c + 1L * ldc, &acc1, nj);
+    stjb(c + 2L * ldc, &acc2, nj);
+    stjb(c + 3L * ldc, &acc3, nj);
+    stjb(c + 4L * ldc, &acc4, nj);
+    stjb(c + 5L * ldc, &acc5, nj);
+    stjb(c + 6L * ldc, &acc6, nj);
+    stjb(c + 7L * ldc, &acc7, nj);
+}
+
+ICTAL_INLINE void block4(int nj, int K, const float *a, int lda, const float *Bt, int ldb, float *c, int ldc)
+{
+    vjb acc0 = {0}, acc1 = {0}, acc2 = {0}, acc3 = {0};
+    for (int k = 0; k < K; k++) {
+        vjb b;
+        ldjb(&b, Bt + (long)k * ldb);
+        acc0 += a[k] * b;
+        acc1 += a[1L * lda + k] * b;
+        acc2 += a[2L * lda + k] * b;
+        acc3 += a[3L * lda + k] * b;
+    }
+    stjb(c, &acc0, nj);
+    stjb(c + 1L * ldc, &acc1, nj);
+    stjb(c + 2L * ldc, &acc2, nj);
+    stjb(c + 3L * ldc, &acc3, nj);
+}
+
+ICTAL_INLINE void block1(int nj, int K, const float *a, int lda, const float *Bt, int ldb, float *c, int ldc)
+{
+    (void)lda;
+    (void)ldc;
+    vjb acc0 = {0};
+    for (int k = 0; k < K; k++) {
+        vjb b;
+        ldjb(&b, Bt + (long)k * ldb);
+        acc0 += a[k] * b;
+    }
+    stjb(c, &acc0, nj);
+}
+#else
 ICTAL_INLINE void block8(int nj, int K, const float *a, int lda, const float *Bt, int ldb, float *c, int ldc)
 {
     float acc0[JB] = {0}, acc1[JB] = {0}, acc2[JB] = {0}, acc3[JB] = {0}, acc4[JB] = {0}, acc5[JB] = {0}, acc6[JB] = {0}, acc7[JB] = {0};
@@ -109,6 +181,8 @@ ICTAL_INLINE void block1(int nj, int K, const float *a, int lda, const float *Bt
         c[j] = acc0[j];
     }
 }
+
+#endif
 
 /* Narrow column blocks (N <= 8 left, e.g. a conv with 8 output channels):
  * 8-float vectors instead of half-empty 16-float blocks. GCC vector types

@@ -614,6 +614,92 @@ ICTAL_FORCE_INLINE void ssm_scan_step(float *restrict ssm, const float *restrict
     }
 }
 
+#if defined(__GNUC__)
+#define ICTAL_HAVE_V8 1
+/* headdim 8 with a constant d_state: ssm_scan_step written on 8-float GCC
+ * vectors, one per (head, n) row of the state. The same operations per
+ * element in the same order (s * dA + (dt * x) * B; y = 0 + s0 C0 + ... +
+ * D x), so bit-identical to the generic loop, which GCC vectorised across
+ * the wrong axis (shuffles). */
+typedef float v8f __attribute__((vector_size(32)));
+ICTAL_FORCE_INLINE void ld8f(v8f *v, const float *p) { memcpy(v, p, sizeof *v); }
+ICTAL_FORCE_INLINE void st8f(float *p, const v8f *v) { memcpy(p, v, sizeof *v); }
+ICTAL_FORCE_INLINE void ssm_scan_step_p8(float *restrict ssm, const float *restrict xbc, const float *restrict dtv,
+                                         const float *restrict dAv, const float *restrict D, float *restrict y,
+                                         int di, int N, int nh, int hpg, int G)
+{
+    const float *Bm = xbc + di, *Cm = xbc + di + G * N;
+    for (int h = 0; h < nh; h++) {
+        const float dt = dtv[h], dA = dAv[h];
+        const float *Bg = Bm + (long)(h / hpg) * N, *Cg = Cm + (long)(h / hpg) * N;
+        v8f x, yh = {0};
+        ld8f(&x, xbc + (long)h * 8);
+        const v8f dtx = dt * x;
+        for (int n = 0; n < N; n++) {
+            float *sn = ssm + ((long)h * N + n) * 8;
+            v8f sv;
+            ld8f(&sv, sn);
+            sv = sv * dA + dtx * Bg[n];
+            st8f(sn, &sv);
+            yh += sv * Cg[n];
+        }
+        yh += D[h] * x;
+        st8f(y + (long)h * 8, &yh);
+    }
+}
+#endif
+
+/* RMSNormGated(norm_before_gate=False) on one row, y (d_inner) gated by
+ * gz = silu(z): y = rmsnorm_g(y * gz) * w. The sum of squares of a group
+ * goes into eight float lanes (element j into lane j % 8) and a fixed tree,
+ * so that it vectorises; the same order in the step and the time-batched
+ * paths. */
+ICTAL_FORCE_INLINE void gated_norm_n(float *restrict y, const float *restrict gz, const float *restrict w, int di,
+                                     int G, int gs, float eps)
+{
+    for (int j = 0; j < di; j++)
+        y[j] *= gz[j];
+    for (int g = 0; g < G; g++) {
+        float *yg = y + (long)g * gs;
+        float acc[8] = {0};
+        int j = 0;
+        for (; j + 8 <= gs; j += 8)
+            for (int l = 0; l < 8; l++)
+                acc[l] += yg[j + l] * yg[j + l];
+        for (int l = 0; j < gs; j++, l++)
+            acc[l] += yg[j] * yg[j];
+        const float s2 = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+        const float inv = 1.0f / sqrtf(s2 / (float)gs + eps);
+        for (j = 0; j < gs; j++)
+            yg[j] = yg[j] * inv * w[g * gs + j];
+    }
+}
+ICTAL_FORCE_INLINE void gated_norm(float *restrict y, const float *restrict gz, const float *restrict w, int di, int G,
+                                   float eps)
+{
+    if (G == 1 && di == 32)
+        gated_norm_n(y, gz, w, 32, 1, 32, eps);
+    else if (G == 1 && di == 64)
+        gated_norm_n(y, gz, w, 64, 1, 64, eps);
+    else
+        gated_norm_n(y, gz, w, di, G, di / G, eps);
+}
+
+/* One output row of the Mamba depthwise conv: co[j] = b[j] + s0[j] w0[j] +
+ * ... in ascending k (as mixer_step), with the sum kept in a register
+ * across k instead of going through co (store-to-load forwarding on every
+ * tap). s: dc rows of cd floats, consecutive; wt (dc, cd). */
+ICTAL_FORCE_INLINE void dwconv_row(float *restrict co, const float *restrict s, const float *restrict b,
+                                   const float *restrict wt, int cd, int dc)
+{
+    for (int j = 0; j < cd; j++) {
+        float acc = b[j];
+        for (int k = 0; k < dc; k++)
+            acc += s[(long)k * cd + j] * wt[(long)k * cd + j];
+        co[j] = acc;
+    }
+}
+
 /* Mamba2Mixer.step (mamba_ssm Mamba2.step semantics), u (C, d_model) -> out (C, d_model):
  *   z, xBC, dt = split(in_proj(u))
  *   conv_state = roll(conv_state, -1); conv_state[..., -1] = xBC
@@ -628,7 +714,7 @@ static void mixer_step(struct ictal_engine *e, struct rt_layer *r, struct mixer_
     const int C = e->C, dm = L->u.mamba2.d_model, di = L->u.mamba2.d_inner, N = L->u.mamba2.d_state;
     const int P = L->u.mamba2.headdim, nh = L->u.mamba2.nheads, G = L->u.mamba2.ngroups;
     const int cd = L->u.mamba2.conv_dim, dc = L->u.mamba2.d_conv, dip = L->u.mamba2.d_in_proj;
-    const int hpg = nh / G, gs = di / G;
+    const int hpg = nh / G;
     gemm(e, &mx->gin, u, dm, r->zxbcdt);
     /* conv over the rolled state, for every channel; silu over all of it at once */
     for (int c = 0; c < C; c++) {
@@ -662,18 +748,7 @@ static void mixer_step(struct ictal_engine *e, struct rt_layer *r, struct mixer_
         ssm_scan_step(mx->ssm + (long)c * di * N, r->xbc + (long)c * cd, r->dt + (long)c * nh, r->dA + (long)c * nh,
                       mx->w->D, y, di, N, P, nh, hpg, G);
         /* RMSNormGated(norm_before_gate=False): y = rmsnorm_g(y * silu(z)) * w */
-        const float *gz = r->gz + (long)c * di;
-        for (int j = 0; j < di; j++)
-            y[j] *= gz[j];
-        for (int g = 0; g < G; g++) {
-            float *yg = y + (long)g * gs;
-            float q = 0.0f;
-            for (int j = 0; j < gs; j++)
-                q += yg[j] * yg[j];
-            const float inv = 1.0f / sqrtf(q / (float)gs + L->u.mamba2.eps);
-            for (int j = 0; j < gs; j++)
-                yg[j] = yg[j] * inv * mx->w->gnorm_w[g * gs + j];
-        }
+        gated_norm(y, r->gz + (long)c * di, mx->w->gnorm_w, di, G, L->u.mamba2.eps);
     }
     gemm(e, &mx->gout, r->y, di, out);
 }
@@ -706,7 +781,7 @@ static void run_mamba2_seq(struct ictal_engine *e, struct rt_layer *r, const flo
     const int C = e->C, dm = L->u.mamba2.d_model, di = L->u.mamba2.d_inner, N = L->u.mamba2.d_state;
     const int P = L->u.mamba2.headdim, nh = L->u.mamba2.nheads, G = L->u.mamba2.ngroups;
     const int cd = L->u.mamba2.conv_dim, dc = L->u.mamba2.d_conv, dip = L->u.mamba2.d_in_proj;
-    const int hpg = nh / G, gs = di / G;
+    const int hpg = nh / G;
     const float eps = L->u.mamba2.eps;
     for (long t0 = 0; t0 < T; t0 += MAMBA_TB) {
         const int tb = T - t0 < MAMBA_TB ? (int)(T - t0) : MAMBA_TB;
@@ -726,13 +801,10 @@ static void run_mamba2_seq(struct ictal_engine *e, struct rt_layer *r, const flo
                 memcpy(ext + (long)(dc - 1 + t) * cd, r->zxbcdt + ((long)t * C + c) * dip + di, (size_t)cd * sizeof(float));
             for (int t = 0; t < tb; t++) {
                 float *co = r->xbc + ((long)t * C + c) * cd;
-                for (int j = 0; j < cd; j++)
-                    co[j] = mx->w->conv_b[j];
-                for (int k = 0; k < dc; k++) {
-                    const float *sk = ext + (long)(t + k) * cd, *wk = mx->conv_wt + (long)k * cd;
-                    for (int j = 0; j < cd; j++)
-                        co[j] += sk[j] * wk[j];
-                }
+                if (dc == 4)
+                    dwconv_row(co, ext + (long)t * cd, mx->w->conv_b, mx->conv_wt, cd, 4);
+                else
+                    dwconv_row(co, ext + (long)t * cd, mx->w->conv_b, mx->conv_wt, cd, dc);
             }
             memcpy(cs, ext + (long)(tb - 1) * cd, (size_t)dc * cd * sizeof(float));
         }
@@ -759,10 +831,17 @@ static void run_mamba2_seq(struct ictal_engine *e, struct rt_layer *r, const flo
                 const float *xq = r->xbc + q * cd;
                 switch (P) {
                 case 8:
+#if defined(ICTAL_HAVE_V8)
+                    if (N == 4)
+                        ssm_scan_step_p8(ssm, xq, r->dt + q * nh, r->dA + q * nh, mx->w->D, r->y + q * di, di, 4, nh, hpg, G);
+                    else
+                        ssm_scan_step_p8(ssm, xq, r->dt + q * nh, r->dA + q * nh, mx->w->D, r->y + q * di, di, N, nh, hpg, G);
+#else
                     if (N == 4)
                         ssm_scan_step(ssm, xq, r->dt + q * nh, r->dA + q * nh, mx->w->D, r->y + q * di, di, 4, 8, nh, hpg, G);
                     else
                         ssm_scan_step(ssm, xq, r->dt + q * nh, r->dA + q * nh, mx->w->D, r->y + q * di, di, N, 8, nh, hpg, G);
+#endif
                     break;
                 case 16:
                     ssm_scan_step(ssm, xq, r->dt + q * nh, r->dA + q * nh, mx->w->D, r->y + q * di, di, N, 16, nh, hpg, G);
@@ -776,18 +855,7 @@ static void run_mamba2_seq(struct ictal_engine *e, struct rt_layer *r, const flo
         /* RMSNormGated(norm_before_gate=False): y = rmsnorm_g(y * silu(z)) * w */
         for (long q = 0; q < rows; q++) {
             float *y = r->y + q * di;
-            const float *gz = r->gz + q * di;
-            for (int j = 0; j < di; j++)
-                y[j] *= gz[j];
-            for (int g = 0; g < G; g++) {
-                float *yg = y + (long)g * gs;
-                float s2 = 0.0f;
-                for (int j = 0; j < gs; j++)
-                    s2 += yg[j] * yg[j];
-                const float inv = 1.0f / sqrtf(s2 / (float)gs + eps);
-                for (int j = 0; j < gs; j++)
-                    yg[j] = yg[j] * inv * mx->w->gnorm_w[g * gs + j];
-            }
+            gated_norm(y, r->gz + q * di, mx->w->gnorm_w, di, G, eps);
         }
         /* out = x + out_proj(y) */
         gemm_rows(&mx->gout, (int)rows, r->y, di, os, dm);
@@ -841,8 +909,10 @@ static float aggregate(struct ictal_engine *e, const float *h, float *scores)
         for (int i = 0; i < D; i++)
             s += (double)h[(long)c * D + i] * hw[i];
         e->logit[c] = (float)s + hb[0];
-        if (scores)
-            scores[c] = ictal_nn_sigmoid(e->logit[c]);
+    }
+    if (scores) { /* sigmoid over all channels at once (same function, vectorised) */
+        memcpy(scores, e->logit, (size_t)C * sizeof(float));
+        ictal_nn_act(ICTAL_ACT_SIGMOID, scores, C);
     }
     int na = 0;
     for (int c = 0; c < C; c++)
