@@ -1165,7 +1165,12 @@ static size_t run_block(struct ictal_engine *e, const float *xin, int n, float *
         case ICTAL_LAYER_LAYERNORM:
         case ICTAL_LAYER_RMSNORM:
         case ICTAL_LAYER_ACT:
-            if (cur != out)
+            /* element-wise and per-row layers work in place on a sequence
+             * buffer (no copy); only the caller's input is copied first */
+            if (cur == e->seq[which ^ 1]) {
+                out = e->seq[which ^ 1];
+                which ^= 1; /* undone below: the next layer writes the other buffer */
+            } else if (cur != out)
                 memcpy(out, cur, (size_t)(rows * dim) * sizeof(float));
             if (L->type == ICTAL_LAYER_LAYERNORM)
                 ictal_nn_layernorm(out, (int)rows, L->in_dim, L->u.norm.weight, L->u.norm.bias, L->u.norm.eps);
