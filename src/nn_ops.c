@@ -2,7 +2,9 @@
  * nn_ops.c — element-wise and per-row kernels (see ictal/nn_ops.h).
  * Reductions accumulate in double: the result is then within one float
  * rounding of the exact value, which is what keeps C within 1e-5 of
- * PyTorch over hours of frames whatever order either side sums in.
+ * PyTorch over hours of frames whatever order either side sums in. The
+ * order is fixed in the source (eight lanes and a tree, below), the same
+ * in every clone, so results do not depend on the CPU or the row count.
  */
 #include "ictal/nn_ops.h"
 
@@ -165,7 +167,8 @@ ICTAL_NORM_INLINE double lanes_total(const double a[8])
     return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
 }
 
-/* sum over i of (v[i] - m) (sq = 0) or (v[i] - m)^2 (sq = 1), in lanes */
+/* sum over i of (v[i] - m) (sq = 0) or (v[i] - m)^2 (sq = 1), in lanes;
+ * the vector part and the scalar tail put element i into lane i % 8 */
 ICTAL_NORM_INLINE double row_lanes(const float *v, int dim, double m, int sq)
 {
     double acc[8] = {0};

@@ -21,6 +21,10 @@
  *  - snapshot/restore: a restored engine continues bit-identically;
  *  - after create(), process/reset/state_save/state_load allocate nothing,
  *    lock nothing and make no system call.
+ * Rounding: the builtin path does the same float operations in the same
+ * order on every x86-64 CPU (no FMA; norms sum in a fixed lane order), so
+ * its outputs are also the same across machines; it matches the PyTorch
+ * reference within max |dp| <= 1e-5 (docs/engine.md).
  *
  * The engine borrows the model's weights: destroy engines before the model.
  */
