@@ -121,7 +121,11 @@ struct ictal_engine {
      * every row on its own in the same order, so this is bit-identical to
      * stepping sample by sample. */
     int prefix;            /* number of leading layers batched over time (0: none) */
-    float *xin;            /* scratch (BLOCK, C): scaled input samples, time-major */
+    float *xin;            /* scratch (BLOCK, C): scaled input samples, time-major; (C, n) channel-major
+                            * when xin_cm */
+    int xin_cm;            /* process() fills xin channel-major: the first layer is a plain
+                            * 1-input conv of the prefix, which reads each channel's samples
+                            * contiguously (no transposition there and back) */
     float *seq[2];         /* scratch: ping-pong (T_l, C, dim_l) sequences, seq_floats each */
     float *seq_col;        /* scratch: gathered conv taps (T_out, C, kernel*in) */
     long seq_floats, col_floats;
@@ -412,6 +416,11 @@ struct ictal_engine *ictal_engine_create(const struct ictal_model *m, const stru
                 break;
             e->prefix++;
         }
+    if (e->prefix > 0 && !info->window) {
+        const struct ictal_layer *L0 = ictal_model_layer(m, 0);
+        e->xin_cm = L0->type == ICTAL_LAYER_CONV1D && L0->in_dim == 1 && L0->u.conv.dilation == 1 &&
+                    L0->u.conv.groups == 1;
+    }
     {
         long T = BLOCK;
         e->seq_floats = (long)BLOCK * n_channels;
@@ -1069,20 +1078,29 @@ static long run_conv_seq(struct ictal_engine *e, struct rt_layer *r, const float
         for (int c = 0; c < C; c++) {
             float *cb = e->seq_col + (long)c * len * I;
             const float *h = r->hist + (long)c * span * I;
-            for (int j = 0; j < span - 1; j++) { /* input n0-(span-1)+j sits at ring slot (n0-(span-1)+j) % span */
-                const long slot = (long)((n0 + (uint64_t)span + (uint64_t)j - (uint64_t)(span - 1)) % (uint64_t)span);
+            /* input n0-(span-1)+j sits at ring slot (n0-(span-1)+j) % span
+             * (one division, then the slot advances and wraps) */
+            long slot = (long)((n0 + 1) % (uint64_t)span);
+            for (int j = 0; j < span - 1; j++) {
                 for (int i = 0; i < I; i++)
                     cb[(long)j * I + i] = h[slot * I + i];
+                slot = slot + 1 == span ? 0 : slot + 1;
             }
             float *cn = cb + (long)(span - 1) * I;
-            gather_rows(cn, x + (long)c * I, Tin, (long)C * I, I);
+            if (x == e->xin && e->xin_cm) /* (C, Tin), I = 1 */
+                memcpy(cn, x + (long)c * Tin, (size_t)Tin * sizeof(float));
+            else
+                gather_rows(cn, x + (long)c * I, Tin, (long)C * I, I);
             if (T > 0)
                 gemm_rows(&r->g1, (int)T, cb + first * I, S * I, y + (long)c * O, C * O);
             /* the ring keeps the last span inputs at slot n % span */
-            for (long t = Tin - span < 0 ? 0 : Tin - span; t < Tin; t++) {
-                float *dst = r->hist + ((long)c * span + (long)((n0 + (uint64_t)t) % (uint64_t)span)) * I;
+            const long tr = Tin - span < 0 ? 0 : Tin - span;
+            long slot_w = (long)((n0 + (uint64_t)tr) % (uint64_t)span);
+            for (long t = tr; t < Tin; t++) {
+                float *dst = r->hist + ((long)c * span + slot_w) * I;
                 for (int i = 0; i < I; i++)
                     dst[i] = cn[t * I + i];
+                slot_w = slot_w + 1 == span ? 0 : slot_w + 1;
             }
         }
         *r->n_in = n0 + (uint64_t)Tin;
@@ -1283,11 +1301,19 @@ int ictal_engine_process(struct ictal_engine *e, const float *const *in, size_t 
     if (!e->W) {
         for (size_t i0 = 0; i0 < n; i0 += BLOCK) {
             const int m = n - i0 < BLOCK ? (int)(n - i0) : BLOCK;
-            for (int c = 0; c < e->C; c++) {
-                const float *src = in[c] + i0;
-                for (int t = 0; t < m; t++)
-                    e->xin[(long)t * e->C + c] = src[t] * gain;
-            }
+            if (e->xin_cm)
+                for (int c = 0; c < e->C; c++) {
+                    const float *src = in[c] + i0;
+                    float *dst = e->xin + (long)c * m;
+                    for (int t = 0; t < m; t++)
+                        dst[t] = src[t] * gain;
+                }
+            else
+                for (int c = 0; c < e->C; c++) {
+                    const float *src = in[c] + i0;
+                    for (int t = 0; t < m; t++)
+                        e->xin[(long)t * e->C + c] = src[t] * gain;
+                }
             const size_t got = run_block(e, e->xin, m, prob + nf, scores ? scores + nf * (size_t)e->C : NULL);
             nf += got;
             e->st->frames += got;
