@@ -672,6 +672,22 @@ static int plan_artifacts(struct planner *pl, struct ictal_error *err)
     return 0;
 }
 
+/* One vigilance-state stretch [t, t + d) in the plan. */
+static int plan_state(struct planner *pl, int kind, double t, double d, struct ictal_error *err)
+{
+    struct ictal_synth *s = pl->s;
+    struct plan *p = plan_add(pl);
+    if (!p)
+        return ictal_error_set(err, ICTAL_ENOMEM, "state plan: out of memory");
+    p->ev.kind = kind;
+    p->on = to_sample(s, t);
+    p->off = to_sample(s, t + d);
+    p->win0 = p->on;
+    p->win1 = p->off;
+    fix_times(s, p);
+    return 0;
+}
+
 static int plan_states(struct planner *pl, struct ictal_error *err)
 {
     struct ictal_synth *s = pl->s;
@@ -682,27 +698,15 @@ static int plan_states(struct planner *pl, struct ictal_error *err)
     double t = synth_rng_uniform(&pl->rng, 300.0, 1800.0);
     while (t < s->cfg.duration_s - 60.0) {
         double d = synth_rng_uniform(&pl->rng, 60.0, 300.0);
-        struct plan *p = plan_add(pl);
-        if (!p)
-            return ictal_error_set(err, ICTAL_ENOMEM, "state plan: out of memory");
-        p->ev.kind = ICTAL_SYNTH_STATE_DROWSY;
-        p->on = to_sample(s, t);
-        p->off = to_sample(s, t + d);
-        p->win0 = p->on;
-        p->win1 = p->off;
-        fix_times(s, p);
+        int rc = plan_state(pl, ICTAL_SYNTH_STATE_DROWSY, t, d, err);
+        if (rc)
+            return rc;
         t += d;
         if (synth_rng_unit(&pl->rng) < 0.5 && t < s->cfg.duration_s - 60.0) {
             d = synth_rng_uniform(&pl->rng, 300.0, 1500.0);
-            p = plan_add(pl);
-            if (!p)
-                return ictal_error_set(err, ICTAL_ENOMEM, "state plan: out of memory");
-            p->ev.kind = ICTAL_SYNTH_STATE_SLEEP;
-            p->on = to_sample(s, t);
-            p->off = to_sample(s, t + d);
-            p->win0 = p->on;
-            p->win1 = p->off;
-            fix_times(s, p);
+            rc = plan_state(pl, ICTAL_SYNTH_STATE_SLEEP, t, d, err);
+            if (rc)
+                return rc;
             t += d;
         }
         t += synth_rng_uniform(&pl->rng, 300.0, 1800.0);
