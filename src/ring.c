@@ -193,12 +193,19 @@ static int64_t fill_level(const struct ictal_ring *r, uint32_t write_index,
     return fill;
 }
 
+/* Where a span of len bytes starting at free-running index idx lies in the
+ * storage: its offset, and how much of it fits before the end (the rest, if
+ * any, continues at offset 0). */
+static uint32_t first_part(const struct ictal_ring *r, uint32_t idx, uint32_t len, uint32_t *off)
+{
+    *off = idx & r->mask;
+    uint32_t first = r->mask + 1 - *off;
+    return first < len ? first : len;
+}
+
 static void copy_in(struct ictal_ring *r, uint32_t index, const uint8_t *src, uint32_t n)
 {
-    uint32_t off = index & r->mask;
-    uint32_t first = r->mask + 1 - off;
-    if (first > n)
-        first = n;
+    uint32_t off, first = first_part(r, index, n, &off);
     memcpy(r->buf + off, src, first);
     if (n > first)
         memcpy(r->buf, src + first, n - first);
@@ -206,10 +213,7 @@ static void copy_in(struct ictal_ring *r, uint32_t index, const uint8_t *src, ui
 
 static void copy_out(const struct ictal_ring *r, uint32_t index, uint8_t *dst, uint32_t n)
 {
-    uint32_t off = index & r->mask;
-    uint32_t first = r->mask + 1 - off;
-    if (first > n)
-        first = n;
+    uint32_t off, first = first_part(r, index, n, &off);
     memcpy(dst, r->buf + off, first);
     if (n > first)
         memcpy(dst + first, r->buf, n - first);
@@ -285,10 +289,7 @@ size_t ictal_ring_write_regions(struct ictal_ring *ring, struct ictal_ring_regio
     int64_t space = producer_free(ring, &w);
     if (space <= 0)
         return 0;
-    uint32_t off = w & ring->mask;
-    uint32_t first = ring->mask + 1 - off;
-    if (first > (uint64_t)space)
-        first = (uint32_t)space;
+    uint32_t off, first = first_part(ring, w, (uint32_t)space, &off);
     region[0] = (struct ictal_ring_region){ ring->buf + off, first };
     if ((uint64_t)space > first)
         region[1] = (struct ictal_ring_region){ ring->buf, (size_t)space - first };
@@ -384,10 +385,7 @@ size_t ictal_ring_read_regions(struct ictal_ring *ring,
     int64_t avail = consumer_avail(ring, &rd);
     if (avail <= 0)
         return 0;
-    uint32_t off = rd & ring->mask;
-    uint32_t first = ring->mask + 1 - off;
-    if (first > (uint64_t)avail)
-        first = (uint32_t)avail;
+    uint32_t off, first = first_part(ring, rd, (uint32_t)avail, &off);
     region[0] = (struct ictal_ring_cregion){ ring->buf + off, first };
     if ((uint64_t)avail > first)
         region[1] = (struct ictal_ring_cregion){ ring->buf, (size_t)avail - first };
