@@ -825,18 +825,7 @@ static void test_print_round_trip(void **state)
             assert_string_equal(ictal_config_get_string(a, pool[p].sec, pool[p].key),
                                 ictal_config_get_string(b, pool[p].sec, pool[p].key));
         /* Values agree line by line (the sources differ: now "snap:N"). */
-        for (const char *la = pa, *lb = pb; *la && *lb;) {
-            const char *ea = strchr(la, '\n'), *eb = strchr(lb, '\n');
-            assert_non_null(ea);
-            assert_non_null(eb);
-            const char *ca = strstr(la, " ; "), *cb = strstr(lb, " ; ");
-            size_t na = ca && ca < ea ? (size_t)(ca - la) : (size_t)(ea - la);
-            size_t nb = cb && cb < eb ? (size_t)(cb - lb) : (size_t)(eb - lb);
-            assert_int_equal(na, nb);
-            assert_memory_equal(la, lb, na);
-            la = ea + 1;
-            lb = eb + 1;
-        }
+        test_assert_same_lines_before(pa, pb, " ; ");
         free(snap);
         free(snap2);
         ictal_config_destroy(a);

@@ -117,20 +117,7 @@ static void test_example_matches_table_and_is_valid(void **state)
     assert_non_null(s1);
     assert_non_null(s2);
     /* Same values: compare with the source comments cut off. */
-    for (char *a = s1, *b = s2; a && b;) {
-        char *ea = strchr(a, '\n'), *eb = strchr(b, '\n');
-        if (!ea || !eb) {
-            assert_true(!ea && !eb);
-            break;
-        }
-        char *ca = strstr(a, " ; "), *cb = strstr(b, " ; ");
-        size_t na = ca && ca < ea ? (size_t)(ca - a) : (size_t)(ea - a);
-        size_t nb = cb && cb < eb ? (size_t)(cb - b) : (size_t)(eb - b);
-        assert_int_equal(na, nb);
-        assert_memory_equal(a, b, na);
-        a = ea + 1;
-        b = eb + 1;
-    }
+    test_assert_same_lines_before(s1, s2, " ; ");
     free(s1);
     free(s2);
     free(un);

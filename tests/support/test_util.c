@@ -1,5 +1,10 @@
 #include "test_util.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +80,25 @@ const char *test_shared_data(void)
     if (!d || !*d || stat(d, &st) != 0 || !S_ISDIR(st.st_mode))
         return NULL;
     return d;
+}
+
+void test_assert_same_lines_before(const char *a, const char *b, const char *cut)
+{
+    while (*a || *b) {
+        assert_true(*a && *b); /* one text has more lines than the other */
+        const char *ea = strchr(a, '\n'), *eb = strchr(b, '\n');
+        if (!ea)
+            ea = a + strlen(a);
+        if (!eb)
+            eb = b + strlen(b);
+        const char *ca = strstr(a, cut), *cb = strstr(b, cut);
+        size_t na = ca && ca < ea ? (size_t)(ca - a) : (size_t)(ea - a);
+        size_t nb = cb && cb < eb ? (size_t)(cb - b) : (size_t)(eb - b);
+        assert_int_equal(na, nb);
+        assert_memory_equal(a, b, na);
+        a = *ea ? ea + 1 : ea;
+        b = *eb ? eb + 1 : eb;
+    }
 }
 
 void test_rng_seed(struct test_rng *r, uint64_t seed)

@@ -25,6 +25,11 @@ void *test_read_file(const char *path, size_t *len);
  * tests that read real annotation files skip cleanly then. */
 const char *test_shared_data(void);
 
+/* Assert that texts a and b have the same lines up to the first occurrence of
+ * `cut` in each line (e.g. " ; " to ignore the source comments of a config
+ * snapshot), and the same number of lines. Fails the running cmocka test. */
+void test_assert_same_lines_before(const char *a, const char *b, const char *cut);
+
 /* Deterministic PRNG for property tests (xorshift64*). Seed with any non-zero
  * value; ICTAL_TEST_SEED overrides the seed a test chose, to replay a failure. */
 struct test_rng { uint64_t s; };
