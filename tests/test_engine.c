@@ -57,16 +57,21 @@ void __libc_free(void *);
 /* Every violation goes through here: `break rt_violation` in a debugger. */
 static void rt_violation(void);
 __attribute__((noinline)) static void rt_violation(void) { g_violations++; }
+/* The next definition of a symbol we interpose (libc's, OpenBLAS's), stored
+ * into the function pointer at fn (object -> function pointer, portably). */
+static void next_symbol(const char *name, void *fn, size_t size)
+{
+    void *sym = dlsym(RTLD_NEXT, name);
+    if (!sym || size != sizeof sym)
+        abort();
+    memcpy(fn, &sym, sizeof sym);
+}
 static int (*real_mutex_lock)(pthread_mutex_t *);
 /* Resolved lazily: shared-library constructors lock before main runs. */
 static void guard_init(void)
 {
-    if (!real_mutex_lock) {
-        void *sym = dlsym(RTLD_NEXT, "pthread_mutex_lock");
-        if (!sym)
-            abort();
-        memcpy(&real_mutex_lock, &sym, sizeof sym); /* object -> function pointer, portably */
-    }
+    if (!real_mutex_lock)
+        next_symbol("pthread_mutex_lock", &real_mutex_lock, sizeof real_mutex_lock);
 }
 void *malloc(size_t n)
 {
@@ -121,12 +126,8 @@ void cblas_sgemm(int order, int ta, int tb, int M, int N, int K, float alpha, co
                         float *, int);
     if (g_armed)
         rt_violation();
-    if (!real) {
-        void *sym = dlsym(RTLD_NEXT, "cblas_sgemm");
-        if (!sym)
-            abort();
-        memcpy(&real, &sym, sizeof sym);
-    }
+    if (!real)
+        next_symbol("cblas_sgemm", &real, sizeof real);
     real(order, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 int sched_yield(void)
@@ -134,12 +135,8 @@ int sched_yield(void)
     static int (*real)(void);
     if (g_armed)
         rt_violation();
-    if (!real) {
-        void *sym = dlsym(RTLD_NEXT, "sched_yield");
-        if (!sym)
-            abort();
-        memcpy(&real, &sym, sizeof sym);
-    }
+    if (!real)
+        next_symbol("sched_yield", &real, sizeof real);
     return real();
 }
 int pthread_mutex_trylock(pthread_mutex_t *m)
@@ -147,12 +144,8 @@ int pthread_mutex_trylock(pthread_mutex_t *m)
     static int (*real)(pthread_mutex_t *);
     if (g_armed)
         rt_violation();
-    if (!real) {
-        void *sym = dlsym(RTLD_NEXT, "pthread_mutex_trylock");
-        if (!sym)
-            abort();
-        memcpy(&real, &sym, sizeof sym);
-    }
+    if (!real)
+        next_symbol("pthread_mutex_trylock", &real, sizeof real);
     return real(m);
 }
 int pthread_spin_lock(pthread_spinlock_t *l)
@@ -160,12 +153,8 @@ int pthread_spin_lock(pthread_spinlock_t *l)
     static int (*real)(pthread_spinlock_t *);
     if (g_armed)
         rt_violation();
-    if (!real) {
-        void *sym = dlsym(RTLD_NEXT, "pthread_spin_lock");
-        if (!sym)
-            abort();
-        memcpy(&real, &sym, sizeof sym);
-    }
+    if (!real)
+        next_symbol("pthread_spin_lock", &real, sizeof real);
     return real(l);
 }
 #define ARM() (g_armed = g_gemm == ICTAL_ENGINE_GEMM_BUILTIN)
