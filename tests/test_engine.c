@@ -10,15 +10,9 @@
  *  - OpenBLAS wrapper == plain-loop reference;
  *  - with the default (builtin) GEMM, process() calls neither the allocator
  *    nor a lock primitive (pthread mutex/trylock/spin, sched_yield) nor
- *    cblas_sgemm (an interposing guard; not in sanitizer builds, whose
- *    runtimes own malloc).
+ *    cblas_sgemm (tests/support/rt_guard.h; skipped in sanitizer builds,
+ *    whose runtimes own malloc).
  */
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define ICTAL_RT_GUARD 1
-#define _GNU_SOURCE /* RTLD_NEXT */
-#include <dlfcn.h>
-#endif
-
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,6 +30,9 @@
 #include "ictal/engine.h"
 #include "ictal/model.h"
 #include "test_util.h"
+/* This file holds the executable's interposers (malloc & co.). */
+#define RT_GUARD_INTERPOSE
+#include "rt_guard.h"
 
 /* The GEMM backend under test. The RT guard is armed for the builtin one
  * (the default) only: every Debian OpenBLAS build locks on every call that
@@ -44,125 +41,18 @@
 static enum ictal_engine_gemm g_gemm = ICTAL_ENGINE_GEMM_BUILTIN;
 
 /* ------------------------------------------------------------ RT guard */
-#ifdef ICTAL_RT_GUARD
-/* Per thread: only the thread running the RT path is watched (OpenBLAS keeps
- * its own idle pool threads, which may lock whenever they like). */
-static _Thread_local int g_armed;
-static volatile int g_violations;
-void *__libc_malloc(size_t);
-void *__libc_calloc(size_t, size_t);
-void *__libc_realloc(void *, size_t);
-void *__libc_memalign(size_t, size_t);
-void __libc_free(void *);
-/* Every violation goes through here: `break rt_violation` in a debugger. */
-static void rt_violation(void);
-__attribute__((noinline)) static void rt_violation(void) { g_violations++; }
-/* The next definition of a symbol we interpose (libc's, OpenBLAS's), stored
- * into the function pointer at fn (object -> function pointer, portably). */
-static void next_symbol(const char *name, void *fn, size_t size)
-{
-    void *sym = dlsym(RTLD_NEXT, name);
-    if (!sym || size != sizeof sym)
-        abort();
-    memcpy(fn, &sym, sizeof sym);
-}
-static int (*real_mutex_lock)(pthread_mutex_t *);
-/* Resolved lazily: shared-library constructors lock before main runs. */
-static void guard_init(void)
-{
-    if (!real_mutex_lock)
-        next_symbol("pthread_mutex_lock", &real_mutex_lock, sizeof real_mutex_lock);
-}
-void *malloc(size_t n)
-{
-    if (g_armed)
-        rt_violation();
-    return __libc_malloc(n);
-}
-void *calloc(size_t n, size_t s)
-{
-    if (g_armed)
-        rt_violation();
-    return __libc_calloc(n, s);
-}
-void *realloc(void *p, size_t n)
-{
-    if (g_armed)
-        rt_violation();
-    return __libc_realloc(p, n);
-}
-void *aligned_alloc(size_t a, size_t n)
-{
-    if (g_armed)
-        rt_violation();
-    return __libc_memalign(a, n);
-}
-void free(void *p)
-{
-    if (g_armed && p)
-        rt_violation();
-    __libc_free(p);
-}
-int pthread_mutex_lock(pthread_mutex_t *m)
-{
-    if (g_armed)
-        rt_violation();
-    guard_init();
-    return real_mutex_lock(m);
-}
-/* OpenBLAS's buffer pool (blas_memory_alloc) locks with its own spinlock
- * (an xchg loop that calls sched_yield while the lock is held) in the serial
- * and OpenMP builds, which no mutex interposer sees; so the default backend
- * must not enter OpenBLAS at all: any cblas_sgemm call on the RT path is a
- * violation, and so is sched_yield or another lock primitive. The ABI of
- * Debian's cblas_sgemm (enums and blasint are int), declared here because
- * the test does not see OpenBLAS's headers. */
-void cblas_sgemm(int order, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-                 const float *B, int ldb, float beta, float *C, int ldc);
-void cblas_sgemm(int order, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-                 const float *B, int ldb, float beta, float *C, int ldc)
-{
-    static void (*real)(int, int, int, int, int, int, float, const float *, int, const float *, int, float,
-                        float *, int);
-    if (g_armed)
-        rt_violation();
-    if (!real)
-        next_symbol("cblas_sgemm", &real, sizeof real);
-    real(order, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-}
-int sched_yield(void)
-{
-    static int (*real)(void);
-    if (g_armed)
-        rt_violation();
-    if (!real)
-        next_symbol("sched_yield", &real, sizeof real);
-    return real();
-}
-int pthread_mutex_trylock(pthread_mutex_t *m)
-{
-    static int (*real)(pthread_mutex_t *);
-    if (g_armed)
-        rt_violation();
-    if (!real)
-        next_symbol("pthread_mutex_trylock", &real, sizeof real);
-    return real(m);
-}
-int pthread_spin_lock(pthread_spinlock_t *l)
-{
-    static int (*real)(pthread_spinlock_t *);
-    if (g_armed)
-        rt_violation();
-    if (!real)
-        next_symbol("pthread_spin_lock", &real, sizeof real);
-    return real(l);
-}
-#define ARM() (g_armed = g_gemm == ICTAL_ENGINE_GEMM_BUILTIN)
-#define DISARM() (g_armed = 0)
-#else
-#define ARM() ((void)0)
-#define DISARM() ((void)0)
-#endif
+/* Armed on this (the test's) thread only: OpenBLAS keeps its own idle pool
+ * threads, which may lock whenever they like. OpenBLAS's buffer pool
+ * (blas_memory_alloc) locks with its own spinlock (an xchg loop that calls
+ * sched_yield while the lock is held) in the serial and OpenMP builds, which
+ * no mutex interposer sees; so the default backend must not enter OpenBLAS
+ * at all: the guard counts any cblas_sgemm call as a violation. */
+#define ARM() \
+    do { \
+        if (g_gemm == ICTAL_ENGINE_GEMM_BUILTIN) \
+            rt_guard_arm(); \
+    } while (0)
+#define DISARM() rt_guard_disarm()
 
 static struct ictal_engine *mk(const struct ictal_model *m, int C, struct ictal_error *err)
 {
@@ -684,21 +574,28 @@ static void test_blas_reference(void **state)
 static void test_guard_self_check(void **state)
 {
     (void)state;
-#ifdef ICTAL_RT_GUARD
-    int before = g_violations;
-    ARM();
+    const char *why = rt_guard_unavailable();
+    if (why) {
+        print_message("RT guard skipped: %s\n", why);
+        skip();
+    }
+    struct rt_guard_tally before;
+    rt_guard_save(&before);
+    rt_guard_arm();
     void *volatile p = malloc(16);
-    DISARM();
+    rt_guard_disarm();
     free(p);
-    assert_int_equal(g_violations, before + 1);
+    assert_int_equal(rt_guard_violations(), before.total + 1);
+    assert_int_equal(rt_guard_count(RT_GUARD_MALLOC), before.by_sym[RT_GUARD_MALLOC] + 1);
     pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-    ARM();
+    rt_guard_arm();
     pthread_mutex_lock(&mu);
     (void)sched_yield();
-    DISARM();
+    rt_guard_disarm();
     pthread_mutex_unlock(&mu);
-    assert_int_equal(g_violations, before + 3);
-    g_violations = before;
+    assert_int_equal(rt_guard_violations(), before.total + 3);
+    assert_string_equal(rt_guard_last(), "sched_yield");
+    rt_guard_restore(&before);
     /* ... and an engine on the OpenBLAS backend trips it (cblas_sgemm) */
     struct ictal_model *m = load("default_1h");
     struct ictal_engine_config cfg = {.n_channels = 3, .gemm = ICTAL_ENGINE_GEMM_OPENBLAS};
@@ -709,17 +606,14 @@ static void test_guard_self_check(void **state)
     const float *in[3] = {x[0], x[1], x[2]};
     float prob[8], scores[8 * 3];
     size_t nf;
-    g_armed = 1;
+    rt_guard_arm();
     int rc = ictal_engine_process(e, in, 64, prob, scores, 8, &nf);
-    g_armed = 0;
+    rt_guard_disarm();
     assert_int_equal(rc, 0);
-    assert_true(g_violations > before);
-    g_violations = before;
+    assert_true(rt_guard_count(RT_GUARD_CBLAS_SGEMM) > before.by_sym[RT_GUARD_CBLAS_SGEMM]);
+    rt_guard_restore(&before);
     ictal_engine_destroy(e);
     ictal_model_destroy(m);
-#else
-    skip();
-#endif
 }
 
 static void test_denormal_switch(void **state)
@@ -747,18 +641,17 @@ int main(void)
         cmocka_unit_test(test_blas_reference),     cmocka_unit_test(test_denormal_switch),
         cmocka_unit_test(test_guard_self_check),
     };
-#ifdef ICTAL_RT_GUARD
-    guard_init();
-#endif
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
-#ifdef ICTAL_RT_GUARD
-    if (g_violations) {
-        fprintf(stderr, "RT guard: %d allocator/lock calls inside process/save/load/reset/set_mask\n",
-                g_violations);
+    const char *why = rt_guard_unavailable();
+    if (why) {
+        fprintf(stderr, "RT guard: skipped (%s)\n", why);
+    } else if (rt_guard_violations()) {
+        char rep[512];
+        fprintf(stderr, "RT guard: %lu allocator/lock calls inside process/save/load/reset/set_mask: %s\n",
+                rt_guard_violations(), rt_guard_report(rep, sizeof rep));
         rc = 1;
     } else {
         fprintf(stderr, "RT guard: no allocator or lock calls on the RT path\n");
     }
-#endif
     return rc;
 }
