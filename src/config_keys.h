@@ -85,15 +85,19 @@ ICTAL_CFG_SECTION(run, P_RUN,
 ICTAL_CFG_KEY(run, model, STRING, "", "path", 0, 0, 0, NULL, P_RUN, CHK_NONE,
     "Model file (safetensors) to run; required by ictal-run.")
 ICTAL_CFG_KEY(run, signals, LIST, "", "", 0, 0, 0, NULL, P_RUN, CHK_NONE,
-    "Signal labels fed to the model, in order; empty: matched to the model's channels.")
+    "Signal labels fed to the model, in order; empty: the model's labels, else every signal at the stream rate up to the model's maximum.")
 ICTAL_CFG_KEY(run, formats, LIST, "console", "", 0, 0, 0, "console|json|csv_bi", P_RUN, CHK_NONE,
     "Event outputs: console, JSON Lines, CSV_BI (any combination).")
 ICTAL_CFG_KEY(run, output, STRING, "", "path", 0, 0, 0, NULL, P_RUN, CHK_NONE,
-    "Path prefix of the json/csv_bi outputs (.jsonl, .csv added); empty: the input's name.")
+    "Path prefix of the json/csv_bi outputs (.jsonl, .csv_bi added; - : standard output); empty: the input's name without extension plus .ictal, in the current directory.")
 ICTAL_CFG_KEY(run, report, STRING, "", "path", 0, 0, 0, NULL, P_RUN, CHK_NONE,
-    "Write a report (statistics, effective configuration) here; empty: none.")
+    "Directory for the report files (summary, configuration, model, latency), created if missing; empty: none.")
 ICTAL_CFG_KEY(run, chunk, INT, "0", "samples", 0, 16777216, RMIN | RMAX, NULL, P_RUN, CHK_NONE,
-    "Feed the pipeline in chunks of this many samples (0: one data record); results do not depend on it.")
+    "Feed the pipeline in chunks of this many samples (0: one data record; 64 with check); results do not depend on it.")
+ICTAL_CFG_KEY(run, check, BOOL, "false", "", 0, 0, 0, NULL, P_RUN, CHK_NONE,
+    "Also process the file in one block and compare frame by frame with the chunked run (streaming_alignment.json).")
+ICTAL_CFG_KEY(run, progress, ENUM, "auto", "", 0, 0, 0, "auto|always|never", P_RUN, CHK_NONE,
+    "Progress bar on stderr: auto (on a terminal, for recordings over 60 s), always, never.")
 
 ICTAL_CFG_SECTION(synth, P_SYNTH,
     "`ictal-synth`, the generator of synthetic EEG with labelled seizures and artifacts.")
