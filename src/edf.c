@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "edf_internal.h"
 
@@ -650,4 +651,32 @@ int ictal_edf_seek(struct ictal_edf *e, int64_t pos, struct ictal_error *err)
 int64_t ictal_edf_tell(const struct ictal_edf *e)
 {
     return e->pos;
+}
+
+double ictal_edf_unit_to_uv(const char *unit, bool *known)
+{
+    bool k = true;
+    double g = 1.0;
+    if (!unit || strcasecmp(unit, "uV") == 0 || strcmp(unit, "\xc2\xb5V") == 0 ||
+        strcmp(unit, "\xb5V") == 0)
+        g = 1.0;
+    else if (strcasecmp(unit, "mV") == 0)
+        g = 1e3;
+    else if (strcasecmp(unit, "V") == 0)
+        g = 1e6;
+    else if (strcasecmp(unit, "nV") == 0)
+        g = 1e-3;
+    else
+        k = false;
+    if (known)
+        *known = k;
+    return g;
+}
+
+void ictal_edf_scale(float *x, size_t n, double gain)
+{
+    if (gain == 1.0)
+        return;
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(x[i] * gain);
 }

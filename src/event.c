@@ -58,3 +58,35 @@ const char *ictal_event_flags_string(uint32_t flags, char *buf, size_t cap)
     buf[n] = '\0';
     return buf;
 }
+
+uint32_t ictal_event_flags_parse(const char *names, int *unknown)
+{
+    uint32_t bits = 0;
+    int n_unknown = 0;
+    const char *s = names ? names : "";
+    while (*s) {
+        const char *end = s;
+        while (*end && *end != '|')
+            end++;
+        size_t len = (size_t)(end - s);
+        if (len > 0) {
+            size_t i;
+            for (i = 0; i < sizeof flag_names / sizeof flag_names[0]; i++) {
+                const char *name = flag_names[i].name;
+                size_t k = 0;
+                while (k < len && name[k] == s[k])
+                    k++;
+                if (k == len && name[k] == '\0')
+                    break;
+            }
+            if (i < sizeof flag_names / sizeof flag_names[0])
+                bits |= flag_names[i].bit;
+            else
+                n_unknown++;
+        }
+        s = *end ? end + 1 : end;
+    }
+    if (unknown)
+        *unknown = n_unknown;
+    return bits;
+}

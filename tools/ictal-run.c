@@ -47,6 +47,7 @@
 #include "ictal/engine.h"
 #include "ictal/model.h"
 #include "ictal/pipeline.h"
+#include "ictal/timehist.h"
 #include "ictal/version.h"
 #include "prog_log.h"
 
@@ -335,87 +336,11 @@ static int make_dirs(const char *path)
     return 0;
 }
 
-/* The physical unit of a signal → factor to µV (the pipeline's unit). */
-static double unit_gain(const char *unit, bool *known)
-{
-    *known = true;
-    if (strcasecmp(unit, "uV") == 0 || strcmp(unit, "\xc2\xb5V") == 0 || strcmp(unit, "\xb5V") == 0)
-        return 1.0;
-    if (strcasecmp(unit, "mV") == 0)
-        return 1e3;
-    if (strcasecmp(unit, "V") == 0)
-        return 1e6;
-    if (strcasecmp(unit, "nV") == 0)
-        return 1e-3;
-    *known = false;
-    return 1.0;
-}
-
 /* v rounded to `decimals` places, as a JSON number. */
 static void json_round(FILE *f, double v, int decimals)
 {
     double k = pow(10.0, decimals);
     event_format_json_double(f, round(v * k) / k);
-}
-
-/* ---- timing histogram (fixed memory; ~0.8 % resolution) ------------------------ */
-
-/* Values in ns: below 128 exact; above, 64 linear sub-buckets per power of two. */
-#define HIST_BUCKETS (128 + 57 * 64)
-
-struct hist {
-    uint64_t count[HIST_BUCKETS];
-    uint64_t n, max_ns;
-    double sum_ns;
-};
-
-static size_t hist_index(uint64_t ns)
-{
-    if (ns < 128)
-        return (size_t)ns;
-    int msb = 0;
-    for (uint64_t v = ns; v > 1; v >>= 1)
-        msb++;
-    int shift = msb - 6;
-    uint64_t sub = ns >> shift; /* 64..127 */
-    return 128 + (size_t)(shift - 1) * 64 + (size_t)(sub - 64);
-}
-
-static double hist_value(size_t i)
-{
-    if (i < 128)
-        return (double)i;
-    int shift = (int)((i - 128) / 64) + 1;
-    double lower = (double)(((i - 128) % 64 + 64)) * ldexp(1.0, shift);
-    return lower + ldexp(1.0, shift - 1);
-}
-
-static void hist_add(struct hist *h, uint64_t ns)
-{
-    h->count[hist_index(ns)]++;
-    h->n++;
-    h->sum_ns += (double)ns;
-    if (ns > h->max_ns)
-        h->max_ns = ns;
-}
-
-/* Nearest-rank percentile q (0..100) in ns (bucket midpoint, at most the max). */
-static double hist_percentile(const struct hist *h, double q)
-{
-    if (h->n == 0)
-        return 0;
-    uint64_t r = (uint64_t)ceil(q / 100.0 * (double)h->n);
-    if (r < 1)
-        r = 1;
-    uint64_t cum = 0;
-    for (size_t i = 0; i < HIST_BUCKETS; i++) {
-        cum += h->count[i];
-        if (cum >= r) {
-            double v = hist_value(i);
-            return v > (double)h->max_ns ? (double)h->max_ns : v;
-        }
-    }
-    return (double)h->max_ns;
 }
 
 /* ---- one run of the pipeline over the file -------------------------------------- */
@@ -457,7 +382,7 @@ struct pass {
     float *prob;                 /* every frame (keep_frames) */
     uint8_t *fflags;
     size_t n_frames, cap_frames;
-    struct hist *hist;           /* per-call process() time, or NULL */
+    struct ictal_timehist *hist; /* per-call process() time, or NULL */
     double process_s, flush_s;
     uint64_t calls;
     uint64_t *quality_changes;   /* per channel */
@@ -615,9 +540,7 @@ static int run_pass(struct ictal_edf *edf, struct pass *ps, float **bufs, const 
         if (got == 0)
             break;
         for (int c = 0; c < ps->n_channels; c++)
-            if (gains[c] != 1.0)
-                for (int64_t i = 0; i < got; i++)
-                    bufs[c][i] = (float)(bufs[c][i] * gains[c]);
+            ictal_edf_scale(bufs[c], (size_t)got, gains[c]);
         fr.n = 0;
         uint64_t t0 = now_ns();
         int prc = ictal_pipeline_process(ps->p, (const float *const *)bufs, (size_t)got, &sink,
@@ -631,7 +554,7 @@ static int run_pass(struct ictal_edf *edf, struct pass *ps, float **bufs, const 
             break;
         }
         if (ps->hist)
-            hist_add(ps->hist, dt);
+            ictal_timehist_add(ps->hist, dt);
         ps->process_s += (double)dt * 1e-9;
         ps->calls++;
         pos += got;
@@ -1067,7 +990,13 @@ static int write_latency(const struct run_state *st, const char *dir)
     FILE *f = open_out(dir, "latency_stats.json", path, sizeof path);
     if (!f)
         return -1;
-    const struct hist *h = st->main->hist;
+    struct ictal_timehist_snapshot *h = malloc(sizeof *h);
+    if (!h) {
+        fclose(f);
+        prog_log_error("out of memory");
+        return -1;
+    }
+    ictal_timehist_snapshot(st->main->hist, h);
     struct ictal_pipeline_latency lat;
     ictal_pipeline_latency(st->main->p, &lat);
     fprintf(f, "{\n  \"chunk_samples\": %zu,\n  \"chunk_s\": ", st->main->block);
@@ -1077,13 +1006,14 @@ static int write_latency(const struct run_state *st, const char *dir)
     static const char *const qn[] = { "p50", "p95", "p99" };
     for (int i = 0; i < 3; i++) {
         fprintf(f, "\"%s\": ", qn[i]);
-        json_round(f, hist_percentile(h, qs[i]) / 1000.0, 3);
+        json_round(f, ictal_timehist_percentile(h, qs[i]) / 1000.0, 3);
         fputs(", ", f);
     }
     fprintf(f, "\"max\": ");
     event_format_json_double(f, (double)h->max_ns / 1000.0);
     fprintf(f, ", \"mean\": ");
-    json_round(f, h->n ? h->sum_ns / (double)h->n / 1000.0 : 0, 3);
+    json_round(f, ictal_timehist_mean(h) / 1000.0, 3);
+    free(h);
     fprintf(f, "},\n  \"percentile_resolution\": 0.008");
     fprintf(f, ",\n  \"chunk_budget_us\": ");
     json_round(f, (double)st->main->block / st->input_rate * 1e6, 3);
@@ -1572,7 +1502,7 @@ int main(int argc, char **argv)
     for (int c = 0; c < C; c++) {
         const struct ictal_edf_signal *s = ictal_edf_selected(edf, c);
         bool known;
-        gains[c] = unit_gain(s->unit, &known);
+        gains[c] = ictal_edf_unit_to_uv(s->unit, &known);
         if (!known)
             prog_log_warning("%s: signal %s has unit '%s': read as uV", o.edf_path, labels[c],
                              s->unit);
@@ -1603,7 +1533,7 @@ int main(int argc, char **argv)
     if (init_pass(&main_pass, model, cfg, C, rate, block,
                   (const char *const *)labels) < 0)
         goto done;
-    main_pass.hist = calloc(1, sizeof *main_pass.hist);
+    main_pass.hist = calloc(1, sizeof *main_pass.hist); /* zeroed: a valid empty histogram */
     if (!main_pass.hist || !(bufs = alloc_bufs(C, block))) {
         prog_log_error("out of memory");
         goto done;

@@ -193,6 +193,17 @@ int64_t ictal_edf_read_next(struct ictal_edf *edf, size_t n, float *const *out,
 int ictal_edf_seek(struct ictal_edf *edf, int64_t pos, struct ictal_error *err);
 int64_t ictal_edf_tell(const struct ictal_edf *edf);
 
+/* The pipeline works in µV. The factor from a signal's physical unit to µV:
+ * "uV", "µV" (UTF-8 or Latin-1) 1, "mV" 1e3, "V" 1e6, "nV" 1e-3 (case
+ * ignored); any other unit gives 1 and *known = false (callers warn and read
+ * it as µV). RT-safe: yes. */
+double ictal_edf_unit_to_uv(const char *unit, bool *known);
+
+/* x[i] = (float)(x[i] * gain) for n samples, unless gain is 1. ictal-run and
+ * ictal-play both convert through this, so they hand the pipeline the same
+ * floats. RT-safe: yes. */
+void ictal_edf_scale(float *x, size_t n, double gain);
+
 #ifdef __cplusplus
 }
 #endif

@@ -100,6 +100,12 @@ const char *ictal_confidence_name(enum ictal_confidence method);
  * Returns buf. RT-safe: yes. */
 const char *ictal_event_flags_string(uint32_t flags, char *buf, size_t cap);
 
+/* The inverse: names joined by '|' (as ictal_event_flags_string writes
+ * them) → bits. Empty items are skipped; names it does not know are ignored
+ * and counted in *unknown (may be NULL), so a reader stays usable when a
+ * newer writer adds a flag. RT-safe: yes. */
+uint32_t ictal_event_flags_parse(const char *names, int *unknown);
+
 #ifdef __cplusplus
 }
 #endif
