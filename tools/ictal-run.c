@@ -49,6 +49,8 @@
 #include "ictal/pipeline.h"
 #include "ictal/timehist.h"
 #include "ictal/version.h"
+#include "prog_args.h"
+#include "report.h"
 #include "prog_log.h"
 
 #define PROG "ictal-run"
@@ -91,16 +93,13 @@ static const struct ictal_config_option run_opts[] = {
 };
 #define N_RUN_OPTS (sizeof run_opts / sizeof run_opts[0])
 
-/* Short options and their long forms (not const: they go into an argv). */
-static struct {
-    char c;
-    char name[16];
-    bool value;
-} short_opts[] = {
+/* Short options and their long forms. */
+static const struct prog_short short_opts[] = {
     { 'm', "--model", true }, { 'f', "--format", true }, { 'o', "--output", true },
     { 'h', "--help", false },
 };
 #define N_SHORT (sizeof short_opts / sizeof short_opts[0])
+static const char *const list_opts[] = { "format" };
 
 static void usage(FILE *f)
 {
@@ -155,116 +154,6 @@ struct run_options {
     size_t n_signals;
 };
 
-/* Does the long option at arg take the next word as its value? */
-static bool long_takes_value(const char *arg)
-{
-    size_t n = strcspn(arg + 2, "=");
-    if (arg[2 + n] == '=')
-        return false;
-    static const char *const common[] = { "config", "profile", "set" };
-    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
-        if (strlen(common[i]) == n && strncmp(arg + 2, common[i], n) == 0)
-            return true;
-    for (size_t i = 0; i < N_RUN_OPTS; i++)
-        if (!run_opts[i].flag_value && strlen(run_opts[i].name) == n &&
-            strncmp(arg + 2, run_opts[i].name, n) == 0)
-            return true;
-    return false;
-}
-
-/* Rewrite argv for the configuration parser: short options to long ones
- * ("-mX" → "--model", "X"), and every --format into one "--format=A,B" at the
- * place of the first (the key is one list; repeating the option adds to it).
- * *out and *joined are malloc'd. Returns 0, or -1 with a message (a short
- * option without its value). */
-static int rewrite_args(int argc, char **argv, char ***out, int *out_argc, char **joined)
-{
-    size_t cap = 4, jlen = 16;
-    for (int i = 0; i < argc; i++) {
-        cap += 2;
-        jlen += strlen(argv[i]) + 1;
-    }
-    char **v = malloc(cap * sizeof *v);
-    char *fmt = malloc(jlen);
-    if (!v || !fmt) {
-        free(v);
-        free(fmt);
-        fprintf(stderr, PROG ": out of memory\n");
-        return -1;
-    }
-    strcpy(fmt, "--format=");
-    size_t flen = strlen(fmt);
-    int n = 0, fmt_at = -1;
-    bool rest = false;
-    for (int i = 0; i < argc; i++) {
-        char *a = argv[i];
-        const char *fval = NULL;
-        if (i == 0 || rest || a[0] != '-' || a[1] == '\0') {
-            v[n++] = a;
-            continue;
-        }
-        if (strcmp(a, "--") == 0) {
-            rest = true;
-            v[n++] = a;
-            continue;
-        }
-        if (strncmp(a, "--format=", 9) == 0) {
-            fval = a + 9;
-        } else if ((strcmp(a, "--format") == 0 || strcmp(a, "-f") == 0) && i + 1 < argc) {
-            fval = argv[++i];
-        } else if (a[1] == 'f' && a[2] != '\0') {
-            fval = a + 2;
-        }
-        if (fval) {
-            if (fmt_at < 0) {
-                fmt_at = n;
-                v[n++] = NULL; /* filled below */
-            } else {
-                fmt[flen++] = ',';
-            }
-            size_t l = strlen(fval);
-            memcpy(fmt + flen, fval, l);
-            flen += l;
-            fmt[flen] = '\0';
-            continue;
-        }
-        if (a[1] == '-') {
-            v[n++] = a;
-            if (long_takes_value(a) && i + 1 < argc)
-                v[n++] = argv[++i];
-            continue;
-        }
-        size_t k = 0;
-        while (k < N_SHORT && short_opts[k].c != a[1])
-            k++;
-        if (k == N_SHORT) {
-            v[n++] = a; /* unknown: reported later */
-            continue;
-        }
-        v[n++] = short_opts[k].name;
-        if (!short_opts[k].value) {
-            if (a[2] != '\0')
-                v[n++] = a; /* "-hx": let the unknown-option check see it */
-        } else if (a[2] != '\0') {
-            v[n++] = a + 2;
-        } else if (i + 1 < argc) {
-            v[n++] = argv[++i];
-        } else {
-            fprintf(stderr, PROG ": option -%c (%s) needs a value\n", a[1], short_opts[k].name);
-            free(v);
-            free(fmt);
-            return -1;
-        }
-    }
-    if (fmt_at >= 0)
-        v[fmt_at] = fmt;
-    v[n] = NULL;
-    *out = v;
-    *out_argc = n;
-    *joined = fmt;
-    return 0;
-}
-
 /* Validated configuration → *o. */
 static void options_from_config(const struct ictal_config *cfg, struct run_options *o)
 {
@@ -308,41 +197,6 @@ static uint64_t now_ns(void)
 }
 
 /* mkdir -p. Returns 0 or -1 with errno set. */
-static int make_dirs(const char *path)
-{
-    char buf[PATH_MAX];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        char save = buf[i];
-        buf[i] = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return -1;
-        buf[i] = save;
-    }
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return -1;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
-}
-
-/* v rounded to `decimals` places, as a JSON number. */
-static void json_round(FILE *f, double v, int decimals)
-{
-    double k = pow(10.0, decimals);
-    event_format_json_double(f, round(v * k) / k);
-}
-
 /* ---- one run of the pipeline over the file -------------------------------------- */
 
 struct recvec {
@@ -702,52 +556,6 @@ static char **display_labels(const struct ictal_edf *edf, size_t n)
 
 /* ---- reports ------------------------------------------------------------------------ */
 
-static FILE *open_out(const char *dir, const char *name, char *path, size_t cap)
-{
-    snprintf(path, cap, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        prog_log_error("%s: cannot create: %s", path, strerror(errno));
-    return f;
-}
-
-static int close_out(FILE *f, const char *path)
-{
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        prog_log_error("%s: write failed", path);
-        return -1;
-    }
-    return 0;
-}
-
-static void json_labels(FILE *f, const char *const *labels, size_t n)
-{
-    fputc('[', f);
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            fputc(',', f);
-        event_format_json_string(f, labels[i]);
-    }
-    fputc(']', f);
-}
-
-static void json_flag_list(FILE *f, const char *joined)
-{
-    fputc('[', f);
-    int k = 0;
-    for (const char *p = joined; *p;) {
-        size_t n = strcspn(p, "|");
-        char item[64];
-        snprintf(item, sizeof item, "%.*s", (int)(n < 63 ? n : 63), p);
-        if (k++)
-            fputc(',', f);
-        event_format_json_string(f, item);
-        p += n + (p[n] ? 1 : 0);
-    }
-    fputc(']', f);
-}
-
 /* Everything the reports need to know about the run. */
 struct run_state {
     const char *edf_path;
@@ -776,7 +584,7 @@ static uint64_t distinct_final_events(const struct recvec *r)
 static int write_summary(const struct run_state *st, const char *dir)
 {
     char path[PATH_MAX];
-    FILE *f = open_out(dir, "summary.json", path, sizeof path);
+    FILE *f = report_open(dir, "summary.json", path, sizeof path);
     if (!f)
         return -1;
     struct ictal_pipeline_stats ps;
@@ -797,7 +605,7 @@ static int write_summary(const struct run_state *st, const char *dir)
     fprintf(f, ",\n  \"model\": ");
     event_format_json_string(f, st->model_path);
     fprintf(f, ",\n  \"channels\": ");
-    json_labels(f, st->labels, (size_t)st->n_channels);
+    report_json_labels(f, st->labels, (size_t)st->n_channels);
     fprintf(f, ",\n  \"n_channels\": %d,\n  \"input_rate\": ", st->n_channels);
     event_format_json_double(f, st->input_rate);
     fprintf(f, ",\n  \"model_rate\": ");
@@ -827,7 +635,7 @@ static int write_summary(const struct run_state *st, const char *dir)
         fprintf(f, "%s\n    {\"channel\": ", c ? "," : "");
         event_format_json_string(f, st->labels[c]);
         fprintf(f, ", \"flags_at_end\": ");
-        json_flag_list(f, fl);
+        report_json_flag_list(f, fl);
         fprintf(f, ", \"nonfinite\": %llu, \"clipped\": %llu, \"implausible\": %llu, "
                    "\"blocks_flagged\": %llu, \"changes\": %llu}",
                 (unsigned long long)gc.nonfinite, (unsigned long long)gc.clipped,
@@ -835,159 +643,24 @@ static int write_summary(const struct run_state *st, const char *dir)
                 (unsigned long long)st->main->quality_changes[c]);
     }
     fprintf(f, "\n  ],\n  \"run\": {\"wall_s\": ");
-    json_round(f, st->wall_s, 6);
+    report_json_round(f, st->wall_s, 6);
     fprintf(f, ", \"process_s\": ");
-    json_round(f, st->main->process_s, 6);
+    report_json_round(f, st->main->process_s, 6);
     fprintf(f, ", \"real_time_factor\": ");
-    json_round(f, st->wall_s > 0 ? st->duration_s / st->wall_s : 0, 1);
+    report_json_round(f, st->wall_s > 0 ? st->duration_s / st->wall_s : 0, 1);
     fprintf(f, ", \"process_real_time_factor\": ");
-    json_round(f, st->main->process_s > 0 ? st->duration_s / st->main->process_s : 0, 1);
+    report_json_round(f, st->main->process_s > 0 ? st->duration_s / st->main->process_s : 0, 1);
     fprintf(f, "}");
     if (st->check_done)
         fprintf(f, ",\n  \"check\": {\"passed\": %s}", st->check_passed ? "true" : "false");
     fprintf(f, "\n}\n");
-    return close_out(f, path);
-}
-
-static int write_config_snapshot(const struct run_state *st, const char *dir)
-{
-    char *js = ictal_config_snapshot_json(st->cfg, ICTAL_CONFIG_PROG_RUN);
-    if (!js) {
-        prog_log_error("out of memory");
-        return -1;
-    }
-    char path[PATH_MAX];
-    FILE *f = open_out(dir, "config_snapshot.json", path, sizeof path);
-    if (!f) {
-        free(js);
-        return -1;
-    }
-    fputs(js, f);
-    if (js[0] && js[strlen(js) - 1] != '\n')
-        fputc('\n', f);
-    free(js);
-    return close_out(f, path);
-}
-
-static const char *layer_type_name(enum ictal_layer_type t)
-{
-    switch (t) {
-    case ICTAL_LAYER_CONV1D: return "conv1d";
-    case ICTAL_LAYER_LINEAR: return "linear";
-    case ICTAL_LAYER_LAYERNORM: return "layernorm";
-    case ICTAL_LAYER_RMSNORM: return "rmsnorm";
-    case ICTAL_LAYER_ACT: return "act";
-    case ICTAL_LAYER_LSTM: return "lstm";
-    case ICTAL_LAYER_MAMBA2: return "mamba2";
-    case ICTAL_LAYER_BIMAMBA2: return "bimamba2";
-    }
-    return "unknown";
-}
-
-static const char *aggregation_name(enum ictal_aggregation a)
-{
-    switch (a) {
-    case ICTAL_AGG_MAX: return "max";
-    case ICTAL_AGG_MEAN: return "mean";
-    case ICTAL_AGG_LOGSUMEXP: return "logsumexp";
-    case ICTAL_AGG_ATTENTION: return "attention";
-    }
-    return "unknown";
-}
-
-static int write_model_info(const struct run_state *st, const char *dir)
-{
-    const struct ictal_model *m = st->model;
-    const struct ictal_model_info *mi = ictal_model_info(m);
-    /* the engine's cost for this channel count (a throwaway engine: the
-     * pipeline keeps its own private) */
-    struct ictal_error err;
-    const struct ictal_pipeline_config *pc = ictal_pipeline_get_config(st->main->p);
-    struct ictal_engine_config ec = { st->n_channels, pc ? pc->gemm : ICTAL_ENGINE_GEMM_BUILTIN };
-    struct ictal_engine *e = ictal_engine_create(m, &ec, &err);
-    double macs = e ? ictal_engine_macs_per_second(e) : NAN;
-    size_t arena = e ? ictal_engine_arena_size(e) : 0;
-    ictal_engine_destroy(e);
-
-    char path[PATH_MAX];
-    FILE *f = open_out(dir, "model_info.json", path, sizeof path);
-    if (!f)
-        return -1;
-    fprintf(f, "{\n  \"file\": ");
-    event_format_json_string(f, st->model_path);
-    fprintf(f, ",\n  \"name\": ");
-    event_format_json_string(f, mi->name);
-    fprintf(f, ",\n  \"format_version\": %d,\n  \"sample_rate\": ", mi->format_version);
-    event_format_json_double(f, mi->sample_rate);
-    fprintf(f, ",\n  \"frame_rate\": ");
-    event_format_json_double(f, mi->frame_rate);
-    fprintf(f, ",\n  \"hop\": %d,\n  \"window\": %d,\n  \"window_step\": %d,"
-               "\n  \"delay_samples\": %ld,\n  \"delay_s\": ",
-            mi->hop, mi->window, mi->window_step, mi->delay_samples);
-    event_format_json_double(f, (double)mi->delay_samples / mi->sample_rate);
-    fprintf(f, ",\n  \"input_gain\": ");
-    event_format_json_float(f, mi->input_gain);
-    fprintf(f, ",\n  \"channels\": {\"policy\": ");
-    event_format_json_string(f, mi->channel_policy);
-    fprintf(f, ", \"montage\": ");
-    event_format_json_string(f, mi->montage);
-    fprintf(f, ", \"labels\": [");
-    for (int i = 0; i < mi->n_labels; i++) {
-        if (i)
-            fputc(',', f);
-        event_format_json_string(f, mi->labels[i]);
-    }
-    fprintf(f, "], \"min\": %d, \"max\": %d, \"used\": %d}", mi->min_channels, mi->max_channels,
-            st->n_channels);
-    fprintf(f, ",\n  \"prefilter\": [");
-    for (int i = 0; i < mi->n_filters; i++) {
-        const struct ictal_model_filter *fl = &mi->filters[i];
-        fprintf(f, "%s{\"type\": ", i ? ", " : "");
-        event_format_json_string(f, fl->type);
-        fprintf(f, ", \"freq_hz\": ");
-        event_format_json_double(f, fl->freq_hz);
-        fprintf(f, ", \"freq2_hz\": ");
-        event_format_json_double(f, fl->freq2_hz);
-        fprintf(f, ", \"q\": ");
-        event_format_json_double(f, fl->q);
-        fprintf(f, ", \"order\": %d}", fl->order);
-    }
-    fprintf(f, "],\n  \"layers\": [");
-    int nl = ictal_model_layer_count(m);
-    for (int i = 0; i < nl; i++) {
-        const struct ictal_layer *l = ictal_model_layer(m, i);
-        fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
-        event_format_json_string(f, l->name);
-        fprintf(f, ", \"type\": \"%s\", \"in\": %d, \"out\": %d, \"stride\": %d}",
-                layer_type_name(l->type), l->in_dim, l->out_dim, l->stride);
-    }
-    fprintf(f, "\n  ],\n  \"aggregation\": \"%s\",\n  \"head_in\": %d,\n  \"params\": %ld,",
-            aggregation_name(mi->aggregation), mi->head_in, mi->n_params);
-    fprintf(f, "\n  \"macs_per_second\": ");
-    event_format_json_double(f, macs);
-    fprintf(f, ",\n  \"macs_per_second_channels\": %d,\n  \"engine_arena_bytes\": %zu",
-            st->n_channels, arena);
-    fprintf(f, ",\n  \"fingerprint\": \"%016llx\"", (unsigned long long)mi->fingerprint);
-    fprintf(f, ",\n  \"metadata\": ");
-    /* the loader parsed it; print it again through cJSON so that the file
-     * stays valid JSON whatever bytes the model carried */
-    const char *meta = ictal_model_metadata_json(m);
-    cJSON *j = meta ? cJSON_Parse(meta) : NULL;
-    char *txt = j ? cJSON_PrintUnformatted(j) : NULL;
-    if (txt)
-        fputs(txt, f);
-    else
-        event_format_json_string(f, meta);
-    cJSON_free(txt);
-    cJSON_Delete(j);
-    fprintf(f, "\n}\n");
-    return close_out(f, path);
+    return report_close(f, path);
 }
 
 static int write_latency(const struct run_state *st, const char *dir)
 {
     char path[PATH_MAX];
-    FILE *f = open_out(dir, "latency_stats.json", path, sizeof path);
+    FILE *f = report_open(dir, "latency_stats.json", path, sizeof path);
     if (!f)
         return -1;
     struct ictal_timehist_snapshot *h = malloc(sizeof *h);
@@ -1001,36 +674,18 @@ static int write_latency(const struct run_state *st, const char *dir)
     ictal_pipeline_latency(st->main->p, &lat);
     fprintf(f, "{\n  \"chunk_samples\": %zu,\n  \"chunk_s\": ", st->main->block);
     event_format_json_double(f, (double)st->main->block / st->input_rate);
-    fprintf(f, ",\n  \"calls\": %llu,\n  \"process_us\": {", (unsigned long long)h->n);
-    static const double qs[] = { 50, 95, 99 };
-    static const char *const qn[] = { "p50", "p95", "p99" };
-    for (int i = 0; i < 3; i++) {
-        fprintf(f, "\"%s\": ", qn[i]);
-        json_round(f, ictal_timehist_percentile(h, qs[i]) / 1000.0, 3);
-        fputs(", ", f);
-    }
-    fprintf(f, "\"max\": ");
-    event_format_json_double(f, (double)h->max_ns / 1000.0);
-    fprintf(f, ", \"mean\": ");
-    json_round(f, ictal_timehist_mean(h) / 1000.0, 3);
+    fprintf(f, ",\n  \"calls\": %llu,\n  \"process_us\": ", (unsigned long long)h->n);
+    report_json_times_us(f, h);
     free(h);
-    fprintf(f, "},\n  \"percentile_resolution\": 0.008");
+    fprintf(f, ",\n  \"percentile_resolution\": 0.008");
     fprintf(f, ",\n  \"chunk_budget_us\": ");
-    json_round(f, (double)st->main->block / st->input_rate * 1e6, 3);
+    report_json_round(f, (double)st->main->block / st->input_rate * 1e6, 3);
     fprintf(f, ",\n  \"flush_us\": ");
-    json_round(f, st->main->flush_s * 1e6, 3);
-    fprintf(f, ",\n  \"declared_latency\": {\"resampler_s\": ");
-    event_format_json_double(f, lat.resampler);
-    fprintf(f, ", \"engine_s\": ");
-    event_format_json_double(f, lat.engine);
-    fprintf(f, ", \"frame_s\": ");
-    event_format_json_double(f, lat.frame);
-    fprintf(f, ", \"postproc_s\": ");
-    event_format_json_double(f, lat.postproc);
-    fprintf(f, ", \"total_s\": ");
-    event_format_json_double(f, lat.total);
-    fprintf(f, ", \"total_samples\": %lu}\n}\n", (unsigned long)lat.total_samples);
-    return close_out(f, path);
+    report_json_round(f, st->main->flush_s * 1e6, 3);
+    fprintf(f, ",\n  \"declared_latency\": ");
+    report_json_latency(f, &lat);
+    fprintf(f, "\n}\n");
+    return report_close(f, path);
 }
 
 /* ---- --check ---------------------------------------------------------------------- */
@@ -1184,7 +839,7 @@ static int write_alignment(const char *path, const struct run_state *st, const s
         fputs("null", f);
     }
     fprintf(f, "\n}\n");
-    return close_out(f, path);
+    return report_close(f, path);
 }
 
 /* ---- main ------------------------------------------------------------------------- */
@@ -1267,10 +922,12 @@ static int setup(int argc, char **argv, struct ictal_config **cfgp, struct ictal
         *status = EXIT_FAIL;
         return -1;
     }
-    char **args = NULL, *joined = NULL;
-    int n = 0;
-    if (rewrite_args(argc, argv, &args, &n, &joined) < 0)
+    struct prog_args pa;
+    if (prog_args_rewrite(PROG, argc, argv, short_opts, N_SHORT, run_opts, N_RUN_OPTS, list_opts,
+                          1, &pa) < 0)
         return -1;
+    char **args = pa.argv;
+    int n = pa.argc;
     struct ictal_config_cli cli;
     memset(&cli, 0, sizeof cli);
     int cfg_rc = ictal_config_parse_args(cfg, &n, args, run_opts, N_RUN_OPTS, &cli);
@@ -1303,9 +960,8 @@ static int setup(int argc, char **argv, struct ictal_config **cfgp, struct ictal
             rc = -1;
         }
     }
-    free(args);
     if (help || version) {
-        free(joined);
+        prog_args_free(&pa);
         if (help)
             usage(stdout);
         else
@@ -1315,7 +971,7 @@ static int setup(int argc, char **argv, struct ictal_config **cfgp, struct ictal
     }
     if (cfg_rc == 0)
         cfg_rc = ictal_config_load(cfg, &cli.src);
-    free(joined); /* the configuration has copied the values */
+    prog_args_free(&pa); /* the configuration has copied the values */
     if (cfg_rc != 0 || rc < 0) {
         ictal_config_print_errors(cfg, stderr, PROG);
         return -1;
@@ -1428,7 +1084,7 @@ static int close_one(FILE *f, bool is_stdout, const char *path)
 {
     if (is_stdout)
         return fflush(stdout) != 0 || ferror(stdout) ? -1 : 0;
-    return close_out(f, path);
+    return report_close(f, path);
 }
 
 static int close_outputs(struct outputs *out)
@@ -1518,7 +1174,7 @@ int main(int argc, char **argv)
         block = 1;
 
     /* Outputs and the report directory before any work. */
-    if (o.report && make_dirs(o.report) < 0) {
+    if (o.report && report_make_dirs(o.report) < 0) {
         prog_log_error("%s: cannot create the report directory: %s", o.report, strerror(errno));
         goto done;
     }
@@ -1631,8 +1287,8 @@ int main(int argc, char **argv)
     }
 
     if (o.report) {
-        if (write_summary(&st, o.report) < 0 || write_config_snapshot(&st, o.report) < 0 ||
-            write_model_info(&st, o.report) < 0 || write_latency(&st, o.report) < 0)
+        if (write_summary(&st, o.report) < 0 || report_write_config_snapshot(o.report, cfg, ICTAL_CONFIG_PROG_RUN) < 0 ||
+            report_write_model_info(o.report, o.model_path, model, C, ictal_pipeline_get_config(main_pass.p)->gemm) < 0 || write_latency(&st, o.report) < 0)
             goto done;
     }
 

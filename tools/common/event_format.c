@@ -237,6 +237,16 @@ int event_format_jsonl(FILE *f, const struct ictal_event *ev, const struct event
         event_format_json_string(f, ctx->file);
         fputc(',', f);
     }
+    if (ctx && ctx->source) {
+        fputs("\"source\":", f);
+        event_format_json_string(f, ctx->source);
+        fputc(',', f);
+    }
+    if (ctx && ctx->stream) {
+        fputs("\"stream\":", f);
+        event_format_json_string(f, ctx->stream);
+        fputc(',', f);
+    }
     fputs("\"kind\":", f);
     event_format_json_string(f, kind_lower(ev->kind));
     fprintf(f, ",\"id\":%llu,\"segment\":%d", (unsigned long long)ev->id, (int)ev->segment);

@@ -33,6 +33,9 @@
 /* What a writer needs beyond the record itself. */
 struct event_format_ctx {
     const char *file;          /* recording shown in JSON as "file"; NULL: no such member */
+    const char *source;        /* JSON "source" (the sending program, e.g. ictal-detect's
+                                  client name); NULL: no such member */
+    const char *stream;        /* JSON "stream" (docs/osc.md); NULL: no such member */
     const char *const *labels; /* label of channel c, for c < n_labels; others "ch<c+1>" */
     int n_labels;
     int max_console_channels;  /* console: name at most this many channels, then "+N";
@@ -52,7 +55,7 @@ const char *event_format_channels(const struct ictal_event *ev, const struct eve
 int event_format_console(FILE *f, const struct ictal_event *ev, const struct event_format_ctx *ctx);
 
 /* One JSON Lines object (newline included) with every field of the record:
- * file, kind, id, segment, start/end/emit in frames, model samples and
+ * file, source, stream (those three when the ctx has them), kind, id, segment, start/end/emit in frames, model samples and
  * seconds, duration_s, confidence, method, percentile, peak, channels (labels),
  * flags (names). Returns 0 or -1 on a write error. */
 int event_format_jsonl(FILE *f, const struct ictal_event *ev, const struct event_format_ctx *ctx);

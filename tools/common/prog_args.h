@@ -1,0 +1,46 @@
+/*
+ * prog_args.h — the command-line conventions every ictal program shares, on
+ * top of the configuration's option parser (ictal_config_parse_args, which
+ * knows only long options mapped to keys):
+ *
+ *   - short options become their long forms: "-m X", "-mX" → "--model X";
+ *   - options whose key is a list may be repeated, and every occurrence is
+ *     joined into one "--NAME=A,B,..." at the place of the first, so
+ *     `-f json -f csv_bi` and `--osc a:1 --osc b:2` read as one list.
+ *
+ * The rewritten argv keeps argv[0], unknown options and operands in order
+ * for the program's own checks.
+ */
+#ifndef ICTAL_PROG_ARGS_H
+#define ICTAL_PROG_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ictal/config.h"
+
+struct prog_short {
+    char c;                 /* 'm' */
+    const char *name;       /* "--model" */
+    bool value;             /* takes a value */
+};
+
+struct prog_args {
+    int argc;
+    char **argv;            /* NULL-terminated */
+    /* storage behind argv (joined lists) */
+    char **owned;
+    size_t n_owned;
+};
+
+/* Rewrite argc/argv as above. `opts` are the program's mapped options (their
+ * flag_value says whether they take a value); `lists` the long names (no
+ * dashes) to join. Returns 0, or -1 after printing "PROG: option -x (--name)
+ * needs a value" or "out of memory" to stderr. */
+int prog_args_rewrite(const char *prog, int argc, char **argv, const struct prog_short *shorts,
+                      size_t n_shorts, const struct ictal_config_option *opts, size_t n_opts,
+                      const char *const *lists, size_t n_lists, struct prog_args *out);
+
+void prog_args_free(struct prog_args *a);
+
+#endif /* ICTAL_PROG_ARGS_H */
