@@ -17,10 +17,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/sem.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -250,6 +253,8 @@ void jackfix_dump_log(const struct jackfix *fx, unsigned max_lines)
  * the server field parses unambiguously; remove entries of the server named
  * only, or (only == NULL) of any ictal test server whose test process is
  * gone. Never touches other servers' files. */
+static void reclaim_registry(void);
+
 static void sweep_shm(const char *only)
 {
     DIR *d = opendir("/dev/shm");
@@ -300,6 +305,61 @@ static void sweep_shm(const char *only)
         }
     }
     closedir(d);
+    reclaim_registry();
+}
+
+/* jack2 (1.9.21, common/shm.c) also registers every server in a slot of
+ * /dev/shm/jack-shm-registry, one of MAX_SERVERS = 8 per machine, and frees
+ * the slot only on a clean exit; a server that dies with clients attached
+ * (the server-death tests) or is SIGKILLed keeps it, and jack2 reclaims a
+ * dead server's slot only for a new server of the same name. Our names are
+ * unique, so without this every such test would leak a slot until no server
+ * can start ("Too many servers already active"). Free the slots of dead
+ * ictal test servers, under jack2's own registry lock (a SysV semaphore),
+ * and only when the segment has the layout we know. */
+#define JACK_REG_PATH "/dev/shm/jack-shm-registry"
+#define JACK_REG_SEM_KEY 0x282929
+#define JACK_REG_MAGIC 0x4a41434bu     /* 'JACK' */
+#define JACK_REG_SERVERS 8
+#define JACK_REG_ENTRY 264             /* pid_t pid; char name[257]; padded */
+#define JACK_REG_HDR (24 + JACK_REG_SERVERS * JACK_REG_ENTRY)
+
+static void reclaim_registry(void)
+{
+    int semid = semget(JACK_REG_SEM_KEY, 0, 0);
+    if (semid < 0)
+        return; /* no server ever ran here */
+    int fd = open(JACK_REG_PATH, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    unsigned char *m = mmap(NULL, JACK_REG_HDR, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED)
+        return;
+    struct sembuf lock = { 0, -1, SEM_UNDO }, unlock = { 0, 1, SEM_UNDO };
+    if (semop(semid, &lock, 1) == 0) {
+        uint32_t magic;
+        int32_t hdr_len;
+        memcpy(&magic, m, sizeof magic);
+        memcpy(&hdr_len, m + 16, sizeof hdr_len);
+        for (int i = 0; magic == JACK_REG_MAGIC && hdr_len == JACK_REG_HDR &&
+                        i < JACK_REG_SERVERS; i++) {
+            unsigned char *e = m + 24 + (size_t)i * JACK_REG_ENTRY;
+            int32_t pid;
+            memcpy(&pid, e, sizeof pid);
+            char name[64];
+            memcpy(name, e + 4, sizeof name - 1);
+            name[sizeof name - 1] = '\0';
+            /* "jack-<uid>:<server>:" */
+            const char *colon = strchr(name, ':');
+            if (pid > 0 && strncmp(name, "jack-", 5) == 0 && colon &&
+                strncmp(colon + 1, "ictal-", 6) == 0 && kill((pid_t)pid, 0) != 0 &&
+                errno == ESRCH)
+                memset(e, 0, JACK_REG_ENTRY);
+        }
+        semop(semid, &unlock, 1);
+    }
+    munmap(m, JACK_REG_HDR);
 }
 
 /* ---- the guardian (async-signal-safe only from here to _exit) ---- */
