@@ -10,20 +10,35 @@
 #include <string.h>
 
 /* The one table both directions use: docs/osc.md's addresses and type tags. */
+#define RECORD_NAMES "source stream id segment start_frame end_frame emit_frame start_sample " \
+                     "end_sample emit_sample start_s end_s emit_s duration_s confidence method " \
+                     "percentile peak channels flags"
 static const struct {
     const char *address;
     const char *types;
+    const char *names;   /* argument names, separated by single blanks */
 } specs[OSC_MSG_COUNT] = {
-    [OSC_MSG_ALARM]      = { "/ictal/alarm", "ssiihhhhhhddddfsffss" },
-    [OSC_MSG_CANCEL]     = { "/ictal/cancel", "ssiihhhhhhddddfsffss" },
-    [OSC_MSG_EVENT]      = { "/ictal/event", "ssiihhhhhhddddfsffss" },
-    [OSC_MSG_PROB]       = { "/ictal/prob", "sshhdffii" },
-    [OSC_MSG_STATUS]     = { "/ictal/status", "ssisihhdifffffffhhiiids" },
-    [OSC_MSG_XRUN]       = { "/ictal/xrun", "ssifhdh" },
-    [OSC_MSG_QUALITY]    = { "/ictal/quality", "ssissshdi" },
-    [OSC_MSG_START]      = { "/ictal/start", "ssisdddsd" },
-    [OSC_MSG_STOP]       = { "/ictal/stop", "sshds" },
-    [OSC_MSG_ANNOTATION] = { "/ictal/annotation", "ssdds" },
+    [OSC_MSG_ALARM]      = { "/ictal/alarm", "ssiihhhhhhddddfsffss", RECORD_NAMES },
+    [OSC_MSG_CANCEL]     = { "/ictal/cancel", "ssiihhhhhhddddfsffss", RECORD_NAMES },
+    [OSC_MSG_EVENT]      = { "/ictal/event", "ssiihhhhhhddddfsffss", RECORD_NAMES },
+    [OSC_MSG_PROB]       = { "/ictal/prob", "sshhdffii",
+                             "source stream frame sample t_s p p_max frame_flags alarm" },
+    [OSC_MSG_STATUS]     = { "/ictal/status", "ssisihhdifffffffhhiiids",
+                             "source stream version state n_channels frames input_samples t_s "
+                             "xruns dsp_load jack_load cb_p50_us cb_p95_us cb_p99_us cb_max_us "
+                             "cb_max_all_us telemetry_drops records alarm good_channels period "
+                             "rate model" },
+    [OSC_MSG_XRUN]       = { "/ictal/xrun", "ssifhdh",
+                             "source stream count delayed_us sample t_s lost_samples" },
+    [OSC_MSG_QUALITY]    = { "/ictal/quality", "ssissshdi",
+                             "source stream channel label flags previous sample t_s "
+                             "good_channels" },
+    [OSC_MSG_START]      = { "/ictal/start", "ssisdddsd",
+                             "source stream version model input_rate model_rate frame_rate "
+                             "channels latency_s" },
+    [OSC_MSG_STOP]       = { "/ictal/stop", "sshds", "source stream frames t_s reason" },
+    [OSC_MSG_ANNOTATION] = { "/ictal/annotation", "ssdds",
+                             "source file onset_s duration_s text" },
 };
 
 const char *osc_proto_address(enum osc_msg m)
@@ -34,6 +49,29 @@ const char *osc_proto_address(enum osc_msg m)
 const char *osc_proto_types(enum osc_msg m)
 {
     return (unsigned)m < OSC_MSG_COUNT ? specs[m].types : "";
+}
+
+const char *osc_proto_arg_name(enum osc_msg m, int i, char *buf, size_t cap)
+{
+    if (!buf || cap == 0)
+        return "";
+    buf[0] = '\0';
+    if ((unsigned)m >= OSC_MSG_COUNT || i < 0)
+        return buf;
+    const char *p = specs[m].names;
+    for (int k = 0; k < i && p; k++) {
+        p = strchr(p, ' ');
+        if (p)
+            p++;
+    }
+    if (p) {
+        size_t n = strcspn(p, " ");
+        if (n >= cap)
+            n = cap - 1;
+        memcpy(buf, p, n);
+        buf[n] = '\0';
+    }
+    return buf;
 }
 
 enum osc_msg osc_proto_msg_of_kind(enum ictal_event_kind kind)
@@ -153,7 +191,7 @@ static lo_message record_build(const char *source, const char *stream,
     rc |= lo_message_add_double(m, ev->end_s - ev->start_s);
     rc |= lo_message_add_float(m, ev->confidence);
     rc |= lo_message_add_string(m, ictal_confidence_name(ev->method));
-    rc |= lo_message_add_float(m, ev->method == ICTAL_CONFIDENCE_PERCENTILE ? ev->percentile : 0.0f);
+    rc |= lo_message_add_float(m, ev->percentile);
     rc |= lo_message_add_float(m, ev->peak);
     rc |= lo_message_add_string(m, channels);
     rc |= lo_message_add_string(m, flags);
@@ -334,6 +372,9 @@ lo_message osc_proto_annotation_message(const struct osc_annotation *a)
 
 /* ---- decoding -------------------------------------------------------------- */
 
+/* liblo's argv[i] point into the message data, 4-byte aligned only: a
+ * member access through lo_arg (a union with 8-byte members) would be
+ * misaligned, so values are copied out with memcpy. */
 struct dec {
     lo_arg **argv;
     char *why;
@@ -358,7 +399,7 @@ static void fail(struct dec *d, int code, const char *fmt, ...)
  * UTF-8 is left to the writers, which replace it: see event_format.h.) */
 static const char *str_arg(struct dec *d, int i, const char *name, int allow_empty)
 {
-    const char *s = &d->argv[i]->s;
+    const char *s = (const char *)d->argv[i];
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p < 0x20 || *p == 0x7f) {
             fail(d, OSC_DECODE_INVALID, "argument %d (%s): control character 0x%02x in text", i,
@@ -373,7 +414,8 @@ static const char *str_arg(struct dec *d, int i, const char *name, int allow_emp
 
 static int64_t h_arg(struct dec *d, int i, const char *name, int64_t min)
 {
-    int64_t v = d->argv[i]->h;
+    int64_t v;
+    memcpy(&v, d->argv[i], sizeof v);
     if (v < min)
         fail(d, OSC_DECODE_INVALID, "argument %d (%s): %lld is below %lld", i, name, (long long)v,
              (long long)min);
@@ -382,7 +424,8 @@ static int64_t h_arg(struct dec *d, int i, const char *name, int64_t min)
 
 static int32_t i_arg(struct dec *d, int i, const char *name, int32_t min, int32_t max)
 {
-    int32_t v = d->argv[i]->i;
+    int32_t v;
+    memcpy(&v, d->argv[i], sizeof v);
     if (v < min || v > max)
         fail(d, OSC_DECODE_INVALID, "argument %d (%s): %d is outside [%d, %d]", i, name, (int)v,
              (int)min, (int)max);
@@ -391,7 +434,8 @@ static int32_t i_arg(struct dec *d, int i, const char *name, int32_t min, int32_
 
 static double d_arg(struct dec *d, int i, const char *name, double min, double max)
 {
-    double v = d->argv[i]->d;
+    double v;
+    memcpy(&v, d->argv[i], sizeof v);
     if (!isfinite(v) || v < min || v > max)
         fail(d, OSC_DECODE_INVALID, "argument %d (%s): %g is outside [%g, %g]", i, name, v, min,
              max);
@@ -400,7 +444,8 @@ static double d_arg(struct dec *d, int i, const char *name, double min, double m
 
 static float f_arg(struct dec *d, int i, const char *name, double min, double max)
 {
-    float v = d->argv[i]->f;
+    float v;
+    memcpy(&v, d->argv[i], sizeof v);
     if (!isfinite(v) || v < min || v > max)
         fail(d, OSC_DECODE_INVALID, "argument %d (%s): %g is outside [%g, %g]", i, name, (double)v,
              min, max);
@@ -497,9 +542,27 @@ int osc_proto_decode(const char *path, const char *types, lo_arg **argv, int arg
     }
     const char *want = specs[msg].types;
     size_t n = strlen(want);
-    if (!types || strncmp(types, want, n) != 0 || argc < (int)n || (argc > 0 && !argv)) {
-        fail(&d, OSC_DECODE_MALFORMED, "%s: type tag \",%s\" where \",%s\" was expected", path,
-             types ? types : "", want);
+    if (!types)
+        types = "";
+    if (strncmp(types, want, n) != 0 || argc < (int)n || (argc > 0 && !argv)) {
+        /* Name the first argument that is missing or of another type. */
+        size_t k = 0;
+        while (k < n && types[k] == want[k])
+            k++;
+        char name[32];
+        osc_proto_arg_name((enum osc_msg)msg, (int)k, name, sizeof name);
+        if (k < n && types[k])
+            fail(&d, OSC_DECODE_MALFORMED,
+                 "argument %zu (%s): type '%c' where '%c' was expected (type tag \",%.64s\", "
+                 "expected \",%s\")", k, name, types[k], want[k], types, want);
+        else if (k < n)
+            fail(&d, OSC_DECODE_MALFORMED,
+                 "argument %zu (%s) is missing: %zu argument(s) where %zu were expected "
+                 "(type tag \",%.64s\", expected \",%s\")", k, name, strlen(types), n, types,
+                 want);
+        else
+            fail(&d, OSC_DECODE_MALFORMED, "%d argument(s) do not match type tag \",%.64s\"",
+                 argc, types);
         return d.bad;
     }
     memset(out, 0, sizeof *out);
@@ -528,7 +591,7 @@ int osc_proto_decode(const char *path, const char *types, lo_arg **argv, int arg
     case OSC_MSG_STATUS: {
         struct osc_status *s = &out->u.status;
         header(&d, &s->h, 1);
-        s->version = argv[2]->i;
+        memcpy(&s->version, argv[2], sizeof s->version);
         if (s->version > ICTAL_OSC_VERSION) {
             fail(&d, OSC_DECODE_NEWER, "argument 2 (version): protocol %d is newer than %d",
                  (int)s->version, ICTAL_OSC_VERSION);
@@ -562,7 +625,7 @@ int osc_proto_decode(const char *path, const char *types, lo_arg **argv, int arg
     case OSC_MSG_XRUN: {
         struct osc_xrun *x = &out->u.xrun;
         header(&d, &x->h, 1);
-        x->count = i_arg(&d, 2, "count", 1, INT32_MAX);
+        x->count = i_arg(&d, 2, "count", 0, INT32_MAX);
         x->delayed_us = f_arg(&d, 3, "delayed_us", 0, 1e12);
         x->sample = h_arg(&d, 4, "sample", 0);
         x->t_s = d_arg(&d, 5, "t_s", 0, BIG);
@@ -584,7 +647,7 @@ int osc_proto_decode(const char *path, const char *types, lo_arg **argv, int arg
     case OSC_MSG_START: {
         struct osc_start *s = &out->u.start;
         header(&d, &s->h, 0);
-        s->version = argv[2]->i;
+        memcpy(&s->version, argv[2], sizeof s->version);
         if (s->version > ICTAL_OSC_VERSION) {
             fail(&d, OSC_DECODE_NEWER, "argument 2 (version): protocol %d is newer than %d",
                  (int)s->version, ICTAL_OSC_VERSION);

@@ -47,6 +47,11 @@ enum osc_msg {
 const char *osc_proto_address(enum osc_msg m);
 const char *osc_proto_types(enum osc_msg m);
 
+/* The name of argument i of a message as docs/osc.md's tables give it
+ * ("confidence" for argument 14 of an event record), copied into buf; ""
+ * past the last argument. Returns buf. */
+const char *osc_proto_arg_name(enum osc_msg m, int i, char *buf, size_t cap);
+
 /* OSC_MSG_ALARM/CANCEL/EVENT for an event kind, and back. */
 enum osc_msg osc_proto_msg_of_kind(enum ictal_event_kind kind);
 
