@@ -32,53 +32,89 @@ ICTAL_CFG_SECTION(detect, P_DETECT,
 ICTAL_CFG_KEY(detect, model, STRING, "", "path", 0, 0, 0, NULL, P_DETECT, CHK_NONE,
     "Model file (safetensors) to run; required by ictal-detect.")
 ICTAL_CFG_KEY(detect, client_name, STRING, "ictal-detect", "", 0, 0, 0, NULL, P_DETECT, CHK_NONEMPTY,
-    "JACK client name (JACK may append a suffix if it is taken).")
+    "JACK client name; taken exactly (a second instance needs another name).")
 ICTAL_CFG_KEY(detect, channels, LIST, "", "", 0, 0, 0, NULL, P_DETECT, CHK_NONE,
-    "Input port names, one per EEG channel; empty: the model's channel labels.")
+    "Input port names, one per EEG channel; empty: the model's channel labels, else the names of the ports `connect` matches.")
 ICTAL_CFG_KEY(detect, connect, LIST, "", "", 0, 0, 0, NULL, P_DETECT, CHK_NONE,
-    "Source ports connected to the inputs in order (e.g. ictal-play:FP1-F7); empty: none.")
+    "Source ports for the inputs: full names or regular expressions (ictal-play:.*); matched by name, else in order. A matched port named gate feeds the gate input.")
+ICTAL_CFG_KEY(detect, gate, STRING, "", "", 0, 0, 0, NULL, P_DETECT, CHK_NONE,
+    "Source port for the gate input (a stream is a run of samples with gate >= 0.5); empty: none, or the gate found by connect.")
 ICTAL_CFG_KEY(detect, prob_port, BOOL, "true", "", 0, 0, 0, NULL, P_DETECT, CHK_NONE,
     "Register a CV output port carrying the frame seizure probability.")
 ICTAL_CFG_KEY(detect, alarm_port, BOOL, "true", "", 0, 0, 0, NULL, P_DETECT, CHK_NONE,
     "Register a CV output port that is 1 while an event is confirmed, else 0.")
+ICTAL_CFG_KEY(detect, journal, STRING, "", "path", 0, 0, 0, NULL, P_DETECT, CHK_NONE,
+    "Append every alarm, cancel, final event, stream start/stop and xrun here as JSON Lines, fsync'd; empty: none.")
 ICTAL_CFG_KEY(detect, report, STRING, "", "path", 0, 0, 0, NULL, P_DETECT, CHK_NONE,
-    "Write a report (statistics, latency, effective configuration) here at exit; empty: none.")
+    "Directory for the report files written at exit (summary, latency, configuration, model); empty: none.")
+ICTAL_CFG_KEY(detect, exit_on_idle, BOOL, "false", "", 0, 0, 0, NULL, P_DETECT, CHK_NONE,
+    "Exit (status 0) once the first stream has ended, its final events sent: for replays.")
+ICTAL_CFG_KEY(detect, max_gap, DURATION, "10", "s", 0, 3600, RMIN | RMAX, NULL, P_DETECT, CHK_NONE,
+    "A jump of the JACK frame clock up to this long is bridged (sample clock kept); longer ones end the stream.")
+ICTAL_CFG_KEY(detect, console, BOOL, "true", "", 0, 0, 0, NULL, P_DETECT, CHK_NONE,
+    "Print alarms, events, stream starts/stops and xruns on stderr (log level info).")
 
 ICTAL_CFG_SECTION(play, P_PLAY,
-    "`ictal-play`, the JACK client that plays an EDF/EDF+/BDF file into the graph.")
+    "`ictal-play`, the JACK client that plays an EDF/EDF+/BDF file into the graph (docs/ictal-play.md).")
 ICTAL_CFG_KEY(play, file, STRING, "", "path", 0, 0, 0, NULL, P_PLAY, CHK_NONE,
     "Recording to play (also accepted as the program's operand).")
 ICTAL_CFG_KEY(play, client_name, STRING, "ictal-play", "", 0, 0, 0, NULL, P_PLAY, CHK_NONEMPTY,
-    "JACK client name.")
+    "JACK client name, used exactly: a second client of that name on the server is an error.")
 ICTAL_CFG_KEY(play, signals, LIST, "", "", 0, 0, 0, NULL, P_PLAY, CHK_NONE,
-    "Signal labels to play, one output port each; empty: every ordinary signal.")
+    "Signal labels to play, one output port each, in this order (LABEL#2: a duplicate label's second signal); empty: every signal at the stream rate.")
 ICTAL_CFG_KEY(play, connect, LIST, "", "", 0, 0, 0, NULL, P_PLAY, CHK_NONE,
-    "Destination ports connected to the outputs in order; empty: none.")
+    "Input ports (full names or regular expressions) the outputs connect to, by matching name or else in order; implies wait. Empty: none.")
+ICTAL_CFG_KEY(play, gate_connect, LIST, "", "", 0, 0, 0, NULL, P_PLAY, CHK_NONE,
+    "Input ports the gate output connects to; empty: an input named gate on a client that connect reached.")
+ICTAL_CFG_KEY(play, wait, BOOL, "false", "", 0, 0, 0, NULL, P_PLAY, CHK_NONE,
+    "Start playing in the first cycle in which every output is connected (otherwise at activation).")
 ICTAL_CFG_KEY(play, freewheel, BOOL, "false", "", 0, 0, 0, NULL, P_PLAY, CHK_NONE,
-    "Run JACK in freewheel mode: as fast as possible, deterministic replay.")
+    "Switch JACK to freewheel while playing: as fast as the graph runs, lossless and deterministic.")
+ICTAL_CFG_KEY(play, transport, BOOL, "false", "", 0, 0, 0, NULL, P_PLAY, CHK_NONE,
+    "Follow JACK transport: play only while it rolls, seek when it is located.")
 ICTAL_CFG_KEY(play, loop, BOOL, "false", "", 0, 0, 0, NULL, P_PLAY, CHK_NONE,
-    "Start again from the beginning at the end of the file.")
+    "Play again from start at the end of the file (one gate-0 pad sample between passes).")
+ICTAL_CFG_KEY(play, hold, BOOL, "false", "", 0, 0, 0, NULL, P_PLAY, CHK_NONE,
+    "At the end, stay (outputs 0, gate 0) until SIGINT/SIGTERM instead of exiting.")
 ICTAL_CFG_KEY(play, start, DURATION, "0", "s", 0, 0, RMIN, NULL, P_PLAY, CHK_NONE,
     "Offset into the recording where playback begins.")
+ICTAL_CFG_KEY(play, read_ahead, DURATION, "2", "s", 0.01, 60, RMIN | RMAX, NULL, P_PLAY, CHK_NONE,
+    "Disk read-ahead per channel (rounded up to a power of two of samples, at least 8 periods).")
 ICTAL_CFG_KEY(play, resampler, ENUM, "sinc_medium", "", 0, 0, 0,
     "sinc_best|sinc_medium|sinc_fastest|zero_order_hold|linear", P_PLAY, CHK_NONE,
     "libsamplerate converter from the file's rate to the JACK rate.")
+ICTAL_CFG_KEY(play, osc, LIST, "", "", 0, 0, 0, NULL, P_PLAY, CHK_HOSTPORT,
+    "Where to send the file's annotations as /ictal/annotation (host:port or osc.udp://host:port/); empty: nowhere.")
 
 ICTAL_CFG_SECTION(logger, P_LOG,
     "`ictal-log`, the OSC server that receives `/ictal/*` messages and writes the events "
     "(not to be confused with `[log]`, the diagnostics every program prints).")
 ICTAL_CFG_KEY(logger, outputs, LIST, "console", "", 0, 0, 0, "console|jsonl|csv_bi", P_LOG, CHK_NONE,
-    "Where received events go: console, JSON Lines file, CSV_BI file (any combination).")
+    "Where received records go: console lines, a JSON Lines file, CSV_BI files (any combination).")
 ICTAL_CFG_KEY(logger, jsonl_path, STRING, "ictal-events.jsonl", "path", 0, 0, 0, NULL, P_LOG, CHK_NONE,
-    "JSON Lines output file (appended), used when outputs has jsonl.")
-ICTAL_CFG_KEY(logger, csv_path, STRING, "ictal-events.csv", "path", 0, 0, 0, NULL, P_LOG, CHK_NONE,
-    "CSV_BI output file, used when outputs has csv_bi.")
-ICTAL_CFG_KEY(logger, fsync, BOOL, "false", "", 0, 0, 0, NULL, P_LOG, CHK_NONE,
-    "fsync the output files after each event (durable, slower).")
-ICTAL_CFG_KEY(logger, show_prob, BOOL, "false", "", 0, 0, 0, NULL, P_LOG, CHK_NONE,
-    "Also print /ictal/prob messages on the console.")
-ICTAL_CFG_KEY(logger, max_message_bytes, INT, "4096", "bytes", 256, 65536, RMIN | RMAX, NULL, P_LOG, CHK_NONE,
-    "Largest OSC message accepted; bigger ones are counted and dropped.")
+    "JSON Lines output file (appended; - : standard output), used when outputs has jsonl.")
+ICTAL_CFG_KEY(logger, csv_path, STRING, "{source}-{stream}.csv_bi", "path", 0, 0, 0, NULL, P_LOG, CHK_NONE,
+    "CSV_BI file of each stream, rewritten whole after each final event; {source} and {stream} are replaced, {stream} is required.")
+ICTAL_CFG_KEY(logger, fsync, BOOL, "true", "", 0, 0, 0, NULL, P_LOG, CHK_NONE,
+    "fsync the JSON Lines file after each alarm, cancel and final event, and each CSV_BI rewrite (off: flush only).")
+ICTAL_CFG_KEY(logger, transports, LIST, "udp, tcp", "", 0, 0, 0, "udp|tcp", P_LOG, CHK_NONE,
+    "Servers to run on [osc] host and port: UDP, TCP (OSC 1.0 stream framing), or both.")
+ICTAL_CFG_KEY(logger, telemetry, LIST, "", "", 0, 0, 0, "status|prob", P_LOG, CHK_NONE,
+    "Telemetry messages also logged (console and JSON Lines); events, xruns, quality, start, stop and annotations always are.")
+ICTAL_CFG_KEY(logger, verbose, BOOL, "false", "", 0, 0, 0, NULL, P_LOG, CHK_NONE,
+    "Show /ictal/status heartbeats on the console and print the counters every stats_interval.")
+ICTAL_CFG_KEY(logger, stats_interval, DURATION, "60", "s", 1, 86400, RMIN | RMAX, NULL, P_LOG, CHK_NONE,
+    "Period of the counter lines printed when verbose.")
+ICTAL_CFG_KEY(logger, stats_path, STRING, "", "path", 0, 0, 0, NULL, P_LOG, CHK_NONE,
+    "JSON file with the counters, replaced when the servers are up, on SIGUSR1 and at exit; empty: none.")
+ICTAL_CFG_KEY(logger, max_message_bytes, INT, "65536", "bytes", 256, 16777216, RMIN | RMAX, NULL, P_LOG, CHK_NONE,
+    "Largest OSC packet (UDP datagram or TCP frame) accepted; bigger ones are counted and dropped.")
+ICTAL_CFG_KEY(logger, max_connections, INT, "64", "", 1, 4096, RMIN | RMAX, NULL, P_LOG, CHK_NONE,
+    "TCP connections served at once; further ones are closed at once and counted.")
+ICTAL_CFG_KEY(logger, tcp_timeout, DURATION, "10", "s", 0.1, 3600, RMIN | RMAX, NULL, P_LOG, CHK_NONE,
+    "A TCP connection that holds a partial packet this long without sending more is closed.")
+ICTAL_CFG_KEY(logger, dedup_max, INT, "1000000", "records", 1000, 100000000, RMIN | RMAX, NULL, P_LOG, CHK_NONE,
+    "Event record keys remembered to drop resent duplicates; beyond it finished streams are forgotten first.")
 
 ICTAL_CFG_SECTION(run, P_RUN,
     "`ictal-run`, the offline pipeline: EDF file in, events and reports out, no JACK.")
@@ -144,22 +180,31 @@ ICTAL_CFG_KEY(synth, sidecars, BOOL, "true", "", 0, 0, 0, NULL, P_SYNTH, CHK_NON
     "Write the CSV_BI, CSV and events.tsv annotation sidecars next to the EDF+ file.")
 
 ICTAL_CFG_SECTION(score, P_SCORE,
-    "`ictal-score`, hypothesis vs reference annotations (SzCORE, NEDC OVLP, latency).")
+    "`ictal-score`, hypothesis vs reference annotations (SzCORE event and sample scoring, NEDC OVLP, "
+    "detection latency; docs/scoring.md).")
 ICTAL_CFG_KEY(score, metrics, LIST, "szcore_event, szcore_sample, ovlp, latency", "", 0, 0, 0,
     "szcore_event|szcore_sample|ovlp|latency", P_SCORE, CHK_NONE,
-    "Scores to compute.")
+    "Scores to compute and print.")
 ICTAL_CFG_KEY(score, pre_tolerance, DURATION, "30", "s", 0, 3600, RMIN | RMAX, NULL, P_SCORE, CHK_NONE,
-    "SzCORE event scoring: a detection may start this long before the reference onset.")
+    "SzCORE event scoring and latency: a reference event's window opens this long before its onset.")
 ICTAL_CFG_KEY(score, post_tolerance, DURATION, "60", "s", 0, 3600, RMIN | RMAX, NULL, P_SCORE, CHK_NONE,
-    "SzCORE event scoring: a detection may end this long after the reference offset.")
+    "SzCORE event scoring and latency: the window closes this long after the reference offset.")
 ICTAL_CFG_KEY(score, merge_gap, DURATION, "90", "s", 0, 3600, RMIN | RMAX, NULL, P_SCORE, CHK_NONE,
-    "Hypothesis events closer than this are merged before scoring.")
+    "SzCORE event scoring: events (reference and hypothesis) closer than this are merged.")
 ICTAL_CFG_KEY(score, max_event, DURATION, "300", "s", 0, 86400, RMINX | RMAX, NULL, P_SCORE, CHK_NONE,
-    "Hypothesis events longer than this are split before scoring.")
+    "SzCORE event scoring: events longer than this are split, after merging.")
 ICTAL_CFG_KEY(score, sample_step, DURATION, "1", "s", 0, 60, RMINX | RMAX, NULL, P_SCORE, CHK_NONE,
-    "Resolution of sample-based scoring.")
-ICTAL_CFG_KEY(score, format, ENUM, "text", "", 0, 0, 0, "text|json|csv", P_SCORE, CHK_NONE,
-    "Output format of the scores.")
+    "SzCORE label length: events are rasterised on labels this long (sample scoring counts them).")
+ICTAL_CFG_KEY(score, format, ENUM, "text", "", 0, 0, 0, "text|json", P_SCORE, CHK_NONE,
+    "Output: tables for people, or one JSON document.")
+ICTAL_CFG_KEY(score, output, STRING, "", "path", 0, 0, 0, NULL, P_SCORE, CHK_NONE,
+    "Write the scores to this file; empty or - : standard output.")
+ICTAL_CFG_KEY(score, implausible, ENUM, "error", "", 0, 0, 0, "error|clip", P_SCORE, CHK_NONE,
+    "An annotated seizure outside its recording (e.g. ending after it): an error, or cut to the recording with a warning.")
+ICTAL_CFG_KEY(score, missing, ENUM, "error", "", 0, 0, 0, "error|empty|skip", P_SCORE, CHK_NONE,
+    "Directory mode: a reference recording without a hypothesis is an error, scored as an empty hypothesis (as SzCORE does), or skipped.")
+ICTAL_CFG_KEY(score, subject_sep, STRING, "_-", "", 0, 0, 0, NULL, P_SCORE, CHK_NONE,
+    "Without a BIDS sub-XX or a data set's own subject, a recording's subject is its name up to the first of these characters.")
 
 /* ---- shared ------------------------------------------------------------ */
 
@@ -218,8 +263,8 @@ ICTAL_CFG_KEY(postproc, confidence_percentile, DOUBLE, "90", "%", 0, 100, RMIN |
 
 ICTAL_CFG_SECTION(osc, P_DETECT | P_LOG,
     "OSC transport between `ictal-detect` (sender) and `ictal-log` (receiver).")
-ICTAL_CFG_KEY(osc, protocol, ENUM, "udp", "", 0, 0, 0, "udp|tcp", P_DETECT | P_LOG, CHK_NONE,
-    "Transport of the default target and of ictal-log's server.")
+ICTAL_CFG_KEY(osc, protocol, ENUM, "udp", "", 0, 0, 0, "udp|tcp", P_DETECT, CHK_NONE,
+    "Transport of ictal-detect's default target (ictal-log serves both: logger.transports).")
 ICTAL_CFG_KEY(osc, host, STRING, "127.0.0.1", "", 0, 0, 0, NULL, P_DETECT | P_LOG, CHK_NONEMPTY,
     "Address ictal-log binds to (localhost unless told otherwise).")
 ICTAL_CFG_KEY(osc, port, INT, "9900", "", 1, 65535, RMIN | RMAX, NULL, P_DETECT | P_LOG, CHK_NONE,

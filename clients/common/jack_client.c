@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <jack/metadata.h>
 #include <jack/uuid.h>
@@ -54,6 +55,28 @@ const char *jack_client_status_string(jack_status_t st, char *buf, size_t cap)
     return buf;
 }
 
+/* Does a client called `name` exist on `server`? Asked through a client
+ * with a name of its own (pid-suffixed: jack2 names client sockets without
+ * the server name). */
+static bool name_taken(const char *name, const char *server)
+{
+    char probe[64];
+    snprintf(probe, sizeof probe, "ictal-probe-%ld", (long)getpid());
+    jack_options_t opt = JackNoStartServer | JackUseExactName;
+    jack_status_t st = 0;
+    jack_client_t *c = server && *server
+                           ? jack_client_open(probe, opt | JackServerName, &st, server)
+                           : jack_client_open(probe, opt, &st);
+    if (!c)
+        return false;
+    char *uuid = jack_get_uuid_for_client_name(c, name);
+    bool taken = uuid != NULL;
+    if (uuid)
+        jack_free(uuid);
+    jack_client_close(c);
+    return taken;
+}
+
 jack_client_t *jack_client_open_named(const char *name, const char *server, bool start_server,
                                       char *why, size_t why_cap)
 {
@@ -69,6 +92,11 @@ jack_client_t *jack_client_open_named(const char *name, const char *server, bool
                                          : jack_client_open(name, opt, &st);
     if (c)
         return c;
+    /* jack2 1.9.21 answers a taken exact name with Failure|ServerError, not
+     * NameNotUnique: ask the server with a throw-away client. */
+    if ((st & JackServerError) && !(st & (JackServerFailed | JackNameNotUnique)) &&
+        name_taken(name, server))
+        st |= JackNameNotUnique;
     char bits[256];
     jack_client_status_string(st, bits, sizeof bits);
     if (st & JackNameNotUnique)
