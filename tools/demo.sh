@@ -38,7 +38,7 @@ grep -c seiz "$out/demo.csv_bi" | sed 's/^/seizures: /'
 
 step "A private jackd at 256 Hz / 64 frames: ictal-log, ictal-play --freewheel, ictal-detect"
 echo "model: $model"
-rm -f "$out"/events.jsonl "$out"/journal.jsonl "$out"/*.csv_bi.tmp
+rm -rf "$out"/events.jsonl "$out"/journal.jsonl "$out"/detections-*.csv_bi "$out"/report
 export ICTAL_DEMO_OUT=$out ICTAL_DEMO_BUILD=$build ICTAL_DEMO_MODEL=$model
 "$build/tests/ictal-with-jackd" -r 256 -p 64 -n demo -- bash -c '
     set -u
@@ -64,8 +64,7 @@ export ICTAL_DEMO_OUT=$out ICTAL_DEMO_BUILD=$build ICTAL_DEMO_MODEL=$model
     wait $play
     sleep 0.3
     kill -TERM $log; wait $log
-    echo "--- ictal-detect: $(tail -n 2 "$o/detect.log" | head -n 1)"
-    echo "--- ictal-play:   $(tail -n 1 "$o/play.log")"
+    echo "---"; head -n 1 "$o/detect.log"; tail -n 1 "$o/play.log"
     exit $rc'
 
 step "ictal-score: detections vs ground truth (SzCORE event scoring, NEDC OVLP, latency)"
