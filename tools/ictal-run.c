@@ -79,17 +79,7 @@ static const struct ictal_config_option run_opts[] = {
     { "report", "run.report", NULL },
     { "check", "run.check", "true" },
     { "progress", "run.progress", NULL },
-    { "threshold-on", "postproc.threshold_on", NULL },
-    { "threshold-off", "postproc.threshold_off", NULL },
-    { "n-on", "postproc.n_on", NULL },
-    { "n-off", "postproc.n_off", NULL },
-    { "opening", "postproc.opening", NULL },
-    { "closing", "postproc.closing", NULL },
-    { "min-duration", "postproc.min_duration", NULL },
-    { "merge-gap", "postproc.merge_gap", NULL },
-    { "max-duration", "postproc.max_duration", NULL },
-    { "confidence", "postproc.confidence", NULL },
-    { "percentile", "postproc.confidence_percentile", NULL },
+    PROG_POSTPROC_OPTIONS
 };
 #define N_RUN_OPTS (sizeof run_opts / sizeof run_opts[0])
 

@@ -71,17 +71,7 @@ static const struct ictal_config_option opts[] = {
     { "max-gap", "detect.max_gap", NULL },
     { "prob-rate", "osc.prob_rate", NULL },
     { "quiet", "detect.console", "false" },
-    { "threshold-on", "postproc.threshold_on", NULL },
-    { "threshold-off", "postproc.threshold_off", NULL },
-    { "n-on", "postproc.n_on", NULL },
-    { "n-off", "postproc.n_off", NULL },
-    { "opening", "postproc.opening", NULL },
-    { "closing", "postproc.closing", NULL },
-    { "min-duration", "postproc.min_duration", NULL },
-    { "merge-gap", "postproc.merge_gap", NULL },
-    { "max-duration", "postproc.max_duration", NULL },
-    { "confidence", "postproc.confidence", NULL },
-    { "percentile", "postproc.confidence_percentile", NULL },
+    PROG_POSTPROC_OPTIONS
 };
 #define N_OPTS (sizeof opts / sizeof opts[0])
 

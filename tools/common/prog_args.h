@@ -19,6 +19,21 @@
 
 #include "ictal/config.h"
 
+/* The post-processing overrides ictal-run and ictal-detect both take, as
+ * entries of a struct ictal_config_option table. */
+#define PROG_POSTPROC_OPTIONS                                       \
+    { "threshold-on", "postproc.threshold_on", NULL },              \
+    { "threshold-off", "postproc.threshold_off", NULL },            \
+    { "n-on", "postproc.n_on", NULL },                              \
+    { "n-off", "postproc.n_off", NULL },                            \
+    { "opening", "postproc.opening", NULL },                        \
+    { "closing", "postproc.closing", NULL },                        \
+    { "min-duration", "postproc.min_duration", NULL },              \
+    { "merge-gap", "postproc.merge_gap", NULL },                    \
+    { "max-duration", "postproc.max_duration", NULL },              \
+    { "confidence", "postproc.confidence", NULL },                  \
+    { "percentile", "postproc.confidence_percentile", NULL },
+
 struct prog_short {
     char c;                 /* 'm' */
     const char *name;       /* "--model" */
