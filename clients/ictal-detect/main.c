@@ -880,6 +880,15 @@ done:
         sender_destroy(snd);
     }
     if (d && d->client) {
+        /* jack2 1.9.21 wedges when a client closes while the server
+         * freewheels or announces the end of it: a replay's player turns
+         * freewheel off right after its last sample, so wait for that. */
+        for (int i = 0; i < 500 && activated && !server_dead && atomic_load(&d->freewheel); i++) {
+            struct timespec ts = { 0, 10000000 };
+            nanosleep(&ts, NULL);
+        }
+        if (activated && !server_dead && atomic_load(&d->freewheel))
+            prog_log_warning("the server still freewheels after 5 s; closing anyway");
         /* Metadata first, while every client still listens: jack2 1.9.21
          * notifies property changes with blocking writes, and a client that
          * is closing at the same moment no longer reads them. */
