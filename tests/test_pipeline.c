@@ -990,7 +990,7 @@ static void test_latency(void **state)
         p = ictal_pipeline_create(g_model, &pc, &err);
         assert_non_null(p);
         ictal_pipeline_latency(p, &lat);
-        print_message("default model at %.0f Hz (sinc_best): resampler %.6f s, total %.6f s = %u samples\n", rates[i],
+        print_message("default model at %.0f Hz (sinc_medium): resampler %.6f s, total %.6f s = %u samples\n", rates[i],
                       lat.resampler, lat.total, lat.total_samples);
         assert_true(lat.total_samples >= 3.25 * rates[i]);
         ictal_pipeline_destroy(p);
@@ -1027,7 +1027,7 @@ static void test_config(void **state)
     }
     assert_int_equal(d.filters[0].order, 2);
     assert_true(d.filters[1].q == 30.0);
-    assert_int_equal(d.resampler, ICTAL_RESAMPLER_SINC_BEST);
+    assert_int_equal(d.resampler, ICTAL_RESAMPLER_SINC_MEDIUM);
     assert_true(d.mask_bad_channels);
     assert_int_equal(d.min_good_channels, 1);
     assert_true(d.guard.implausible_uv == 3000.0 && d.guard.flat_uv == 1.0 && d.guard.clip_uv == 0.0);
