@@ -476,7 +476,10 @@ def sc_resample():
 
 def sc_xruns():
     rec = synth("xr", 30, 1, 24)
-    flags = model_flags(rec)
+    # Threshold 0: one event spans the file, so it overlaps every xrun and
+    # must carry the xrun flag.
+    flags = model_flags(rec) + ["--threshold-on", "0", "--threshold-off", "0",
+                                "--min-duration", "0"]
     holder = {}
 
     def stall(play, det):
@@ -506,6 +509,9 @@ def sc_xruns():
     got = read_jsonl(log.jsonl, ("xrun",))
     check(len(got) >= 3, f"ictal-log received {len(got)} /ictal/xrun")
     check("latency violation" in det.stderr(), "no xrun warning on stderr")
+    fin = read_jsonl(det.journal, ("final",))
+    check(len(fin) == 1 and "xrun" in fin[0]["flags"],
+          f"the event overlapping the xruns is not flagged: {[(r['id'], r['flags']) for r in fin]}")
     # The stream survived: it ended at the gate, with the file's length.
     ss = read_jsonl(det.journal, ("stop",))
     check(len(ss) == 1 and ss[0]["reason"] == "gate" and abs(ss[0]["t_s"] - 30) < 1e-9,
