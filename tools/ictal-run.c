@@ -899,103 +899,32 @@ static void free_bufs(float **b, int n)
 /* Command line and configuration. Returns 0 to go on, 1 when done (help,
  * version, print-config: *status says how it went), or -1 on error with
  * *status set. *cfgp and *modelp are created here. */
+static const struct prog_cli run_cli = {
+    .prog = PROG,
+    .shorts = short_opts,
+    .n_shorts = N_SHORT,
+    .opts = run_opts,
+    .n_opts = N_RUN_OPTS,
+    .lists = list_opts,
+    .n_lists = 1,
+    .operand = true,
+    .model_key = "run.model",
+    .programs = ICTAL_CONFIG_PROG_RUN,
+    .usage = usage,
+};
+
 static int setup(int argc, char **argv, struct ictal_config **cfgp, struct ictal_model **modelp,
                  struct run_options *o, int *status)
 {
     memset(o, 0, sizeof *o);
-    struct ictal_error err;
-    struct ictal_config *cfg = ictal_config_create(&err);
-    *cfgp = cfg;
+    const char *edf = NULL;
+    int rc = prog_args_setup(&run_cli, argc, argv, cfgp, modelp, &edf, status);
+    if (rc != 0)
+        return rc;
+    struct ictal_config *cfg = *cfgp;
     *status = EXIT_USAGE;
-    if (!cfg) {
-        fprintf(stderr, PROG ": %s\n", err.msg);
-        *status = EXIT_FAIL;
-        return -1;
-    }
-    struct prog_args pa;
-    if (prog_args_rewrite(PROG, argc, argv, short_opts, N_SHORT, run_opts, N_RUN_OPTS, list_opts,
-                          1, &pa) < 0)
-        return -1;
-    char **args = pa.argv;
-    int n = pa.argc;
-    struct ictal_config_cli cli;
-    memset(&cli, 0, sizeof cli);
-    int cfg_rc = ictal_config_parse_args(cfg, &n, args, run_opts, N_RUN_OPTS, &cli);
-
-    int rc = 0;
-    bool help = false, version = false;
-    for (int i = 1; i < n; i++) {
-        const char *a = args[i];
-        if (strcmp(a, "--help") == 0) {
-            help = true;
-        } else if (strcmp(a, "--version") == 0) {
-            version = true;
-        } else if (strcmp(a, "--") == 0) {
-            for (i++; i < n; i++) {
-                if (!o->edf_path) {
-                    o->edf_path = args[i];
-                } else {
-                    fprintf(stderr, PROG ": one recording only (got %s and %s)\n", o->edf_path,
-                            args[i]);
-                    rc = -1;
-                }
-            }
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, PROG ": unknown option '%s' (see --help)\n", a);
-            rc = -1;
-        } else if (!o->edf_path) {
-            o->edf_path = a;
-        } else {
-            fprintf(stderr, PROG ": one recording only (got %s and %s)\n", o->edf_path, a);
-            rc = -1;
-        }
-    }
-    if (help || version) {
-        prog_args_free(&pa);
-        if (help)
-            usage(stdout);
-        else
-            printf(PROG " %s\n", ICTAL_VERSION_STRING);
-        *status = EXIT_OK;
-        return 1;
-    }
-    if (cfg_rc == 0)
-        cfg_rc = ictal_config_load(cfg, &cli.src);
-    prog_args_free(&pa); /* the configuration has copied the values */
-    if (cfg_rc != 0 || rc < 0) {
-        ictal_config_print_errors(cfg, stderr, PROG);
-        return -1;
-    }
-
-    /* The model first: its defaults sit at the model layer, below every file
-     * and option, and must be in before validation. */
-    const char *mp = ictal_config_get_string(cfg, "run", "model");
-    if (mp && mp[0]) {
-        struct ictal_model *m = ictal_model_load(mp, &err);
-        if (!m) {
-            fprintf(stderr, PROG ": model %s\n", err.msg);
-            *status = EXIT_FAIL;
-            return -1;
-        }
-        *modelp = m;
-        char source[PATH_MAX + 8];
-        snprintf(source, sizeof source, "model %s", mp);
-        if (ictal_pipeline_model_defaults(cfg, m, source) < 0 &&
-            ictal_config_error_count(cfg) == 0) {
-            fprintf(stderr, PROG ": %s: the model's defaults could not be applied\n", mp);
-            *status = EXIT_FAIL;
-            return -1;
-        }
-    }
-    if (ictal_config_validate(cfg, &err) != 0) {
-        ictal_config_print_errors(cfg, stderr, PROG);
-        return -1;
-    }
-    if (cli.print_config) {
-        *status = ictal_config_print(cfg, stdout, ICTAL_CONFIG_PROG_RUN) == 0 ? EXIT_OK : EXIT_FAIL;
-        return 1;
-    }
     options_from_config(cfg, o);
+    o->edf_path = edf;
     if (!o->model_path) {
         fprintf(stderr, PROG ": no model: give --model FILE (run.model) (see --help)\n");
         return -1;

@@ -249,90 +249,18 @@ static void options_from_config(const struct ictal_config *cfg, struct options *
     o->status_interval = ictal_config_get_double(cfg, "osc", "status_interval");
 }
 
-/* Parse the command line and the configuration, load the model. Returns 0
- * to go on, 1 when done (help, version, --print-config), -1 on error; the
- * exit status in *status. */
-static int setup_config(int argc, char **argv, struct ictal_config **cfgp,
-                        struct ictal_model **modelp, int *status)
-{
-    struct ictal_error err;
-    struct ictal_config *cfg = ictal_config_create(&err);
-    *cfgp = cfg;
-    *status = EXIT_USAGE;
-    if (!cfg) {
-        fprintf(stderr, PROG ": %s\n", err.msg);
-        *status = EXIT_FAIL;
-        return -1;
-    }
-    struct prog_args pa;
-    if (prog_args_rewrite(PROG, argc, argv, shorts, sizeof shorts / sizeof shorts[0], opts, N_OPTS,
-                          lists, sizeof lists / sizeof lists[0], &pa) < 0)
-        return -1;
-    struct ictal_config_cli cli;
-    memset(&cli, 0, sizeof cli);
-    int n = pa.argc;
-    int cfg_rc = ictal_config_parse_args(cfg, &n, pa.argv, opts, N_OPTS, &cli);
-    bool help = false, version = false, bad = false;
-    for (int i = 1; i < n; i++) {
-        const char *a = pa.argv[i];
-        if (strcmp(a, "--help") == 0) {
-            help = true;
-        } else if (strcmp(a, "--version") == 0) {
-            version = true;
-        } else {
-            fprintf(stderr, PROG ": unexpected argument '%s' (see --help)\n", a);
-            bad = true;
-        }
-    }
-    if (help || version) {
-        prog_args_free(&pa);
-        if (help)
-            usage(stdout);
-        else
-            printf(PROG " %s\n", ICTAL_VERSION_STRING);
-        *status = EXIT_OK;
-        return 1;
-    }
-    if (cfg_rc == 0)
-        cfg_rc = ictal_config_load(cfg, &cli.src);
-    prog_args_free(&pa);
-    if (cfg_rc != 0 || bad) {
-        ictal_config_print_errors(cfg, stderr, PROG);
-        return -1;
-    }
-    const char *mp = ictal_config_get_string(cfg, "detect", "model");
-    if (mp && mp[0]) {
-        struct ictal_model *m = ictal_model_load(mp, &err);
-        if (!m) {
-            fprintf(stderr, PROG ": model %s\n", err.msg);
-            *status = EXIT_FAIL;
-            return -1;
-        }
-        *modelp = m;
-        char source[PATH_MAX + 8];
-        snprintf(source, sizeof source, "model %s", mp);
-        if (ictal_pipeline_model_defaults(cfg, m, source) < 0 &&
-            ictal_config_error_count(cfg) == 0) {
-            fprintf(stderr, PROG ": %s: the model's defaults could not be applied\n", mp);
-            *status = EXIT_FAIL;
-            return -1;
-        }
-    }
-    if (ictal_config_validate(cfg, &err) != 0) {
-        ictal_config_print_errors(cfg, stderr, PROG);
-        return -1;
-    }
-    if (cli.print_config) {
-        *status = ictal_config_print(cfg, stdout, ICTAL_CONFIG_PROG_DETECT) == 0 ? EXIT_OK
-                                                                               : EXIT_FAIL;
-        return 1;
-    }
-    if (!*modelp) {
-        fprintf(stderr, PROG ": no model: give --model FILE (detect.model) (see --help)\n");
-        return -1;
-    }
-    return 0;
-}
+static const struct prog_cli cli = {
+    .prog = PROG,
+    .shorts = shorts,
+    .n_shorts = sizeof shorts / sizeof shorts[0],
+    .opts = opts,
+    .n_opts = N_OPTS,
+    .lists = lists,
+    .n_lists = sizeof lists / sizeof lists[0],
+    .model_key = "detect.model",
+    .programs = ICTAL_CONFIG_PROG_DETECT,
+    .usage = usage,
+};
 
 /* The `connect` items expanded to output ports, split into the gate (a port
  * whose short name is "gate") and the data ports. Returns the count of data
@@ -526,7 +454,13 @@ int main(int argc, char **argv)
     struct ictal_config *cfg = NULL;
     struct ictal_model *model = NULL;
     int status;
-    if (setup_config(argc, argv, &cfg, &model, &status) != 0) {
+    int rc = prog_args_setup(&cli, argc, argv, &cfg, &model, NULL, &status);
+    if (rc == 0 && !model) {
+        fprintf(stderr, PROG ": no model: give --model FILE (detect.model) (see --help)\n");
+        rc = -1;
+        status = EXIT_USAGE;
+    }
+    if (rc != 0) {
         ictal_model_destroy(model);
         ictal_config_destroy(cfg);
         return status;

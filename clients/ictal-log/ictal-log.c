@@ -126,64 +126,25 @@ static bool list_has(const struct ictal_config *cfg, const char *sec, const char
 
 /* Command line and configuration. Returns 0 to go on, 1 when done (help,
  * version, print-config; *status says how it went), -1 on error (*status). */
+static const struct prog_cli log_cli = {
+    .prog = PROG,
+    .shorts = short_opts,
+    .n_shorts = sizeof short_opts / sizeof short_opts[0],
+    .opts = log_opts,
+    .n_opts = N_LOG_OPTS,
+    .lists = list_opts,
+    .n_lists = sizeof list_opts / sizeof list_opts[0],
+    .programs = ICTAL_CONFIG_PROG_LOG,
+    .usage = usage,
+};
+
 static int setup(int argc, char **argv, struct ictal_config **cfgp, int *status)
 {
-    struct ictal_error err;
-    struct ictal_config *cfg = ictal_config_create(&err);
-    *cfgp = cfg;
+    int rc = prog_args_setup(&log_cli, argc, argv, cfgp, NULL, NULL, status);
+    if (rc != 0)
+        return rc;
+    struct ictal_config *cfg = *cfgp;
     *status = EXIT_USAGE;
-    if (!cfg) {
-        fprintf(stderr, PROG ": %s\n", err.msg);
-        *status = EXIT_FAIL;
-        return -1;
-    }
-    struct prog_args pa;
-    if (prog_args_rewrite(PROG, argc, argv, short_opts, sizeof short_opts / sizeof short_opts[0],
-                          log_opts, N_LOG_OPTS, list_opts,
-                          sizeof list_opts / sizeof list_opts[0], &pa) < 0)
-        return -1;
-    char **args = pa.argv;
-    int n = pa.argc;
-    struct ictal_config_cli cli;
-    memset(&cli, 0, sizeof cli);
-    int rc = ictal_config_parse_args(cfg, &n, args, log_opts, N_LOG_OPTS, &cli);
-    bool help = false, version = false, bad = false;
-    for (int i = 1; i < n; i++) {
-        if (strcmp(args[i], "--help") == 0) {
-            help = true;
-        } else if (strcmp(args[i], "--version") == 0) {
-            version = true;
-        } else if (strcmp(args[i], "--") == 0 && i + 1 == n) {
-            /* nothing after it: fine */
-        } else {
-            fprintf(stderr, PROG ": %s '%s' (see --help)\n",
-                    args[i][0] == '-' ? "unknown option" : "unexpected operand", args[i]);
-            bad = true;
-        }
-    }
-    if (help || version) {
-        prog_args_free(&pa);
-        if (help)
-            usage(stdout);
-        else
-            printf(PROG " %s\n", ICTAL_VERSION_STRING);
-        *status = EXIT_OK;
-        return 1;
-    }
-    if (rc == 0)
-        rc = ictal_config_load(cfg, &cli.src);
-    prog_args_free(&pa); /* after load: --config names point into it */
-    if (rc == 0)
-        rc = ictal_config_validate(cfg, &err);
-    if (rc != 0 || bad) {
-        ictal_config_print_errors(cfg, stderr, PROG);
-        return -1;
-    }
-    if (cli.print_config) {
-        *status = ictal_config_print(cfg, stdout, ICTAL_CONFIG_PROG_LOG) == 0 ? EXIT_OK
-                                                                              : EXIT_FAIL;
-        return 1;
-    }
     if (ictal_config_get_list(cfg, "logger", "outputs", NULL) == 0) {
         fprintf(stderr, PROG ": logger.outputs (from %s) is empty: nothing would be written\n",
                 ictal_config_get_source(cfg, "logger", "outputs"));

@@ -178,92 +178,29 @@ static void options_from_config(const struct ictal_config *cfg, struct play_opti
 /* Command line and configuration. Returns 0 to go on, 1 when done (help,
  * version, print-config: *status says how it went), or -1 on error with
  * *status set. */
+static const struct prog_cli play_cli = {
+    .prog = PROG,
+    .shorts = short_opts,
+    .n_shorts = sizeof short_opts / sizeof short_opts[0],
+    .opts = play_opts,
+    .n_opts = N_PLAY_OPTS,
+    .lists = list_opts,
+    .n_lists = sizeof list_opts / sizeof list_opts[0],
+    .operand = true,
+    .operand_key = "play.file",
+    .programs = ICTAL_CONFIG_PROG_PLAY,
+    .usage = usage,
+};
+
 static int setup(int argc, char **argv, struct ictal_config **cfgp, struct play_options *o,
                  int *status)
 {
     memset(o, 0, sizeof *o);
-    struct ictal_error err;
-    struct ictal_config *cfg = ictal_config_create(&err);
-    *cfgp = cfg;
+    int rc = prog_args_setup(&play_cli, argc, argv, cfgp, NULL, NULL, status);
+    if (rc != 0)
+        return rc;
+    struct ictal_config *cfg = *cfgp;
     *status = EXIT_USAGE;
-    if (!cfg) {
-        fprintf(stderr, PROG ": %s\n", err.msg);
-        *status = EXIT_FAIL;
-        return -1;
-    }
-    struct prog_args pa;
-    if (prog_args_rewrite(PROG, argc, argv, short_opts, sizeof short_opts / sizeof short_opts[0],
-                          play_opts, N_PLAY_OPTS, list_opts,
-                          sizeof list_opts / sizeof list_opts[0], &pa) < 0)
-        return -1;
-    char **args = pa.argv;
-    int n = pa.argc;
-    struct ictal_config_cli cli;
-    memset(&cli, 0, sizeof cli);
-    int cfg_rc = ictal_config_parse_args(cfg, &n, args, play_opts, N_PLAY_OPTS, &cli);
-
-    int rc = 0;
-    bool help = false, version = false;
-    const char *file = NULL;
-    for (int i = 1; i < n; i++) {
-        const char *a = args[i];
-        bool operand = false;
-        if (strcmp(a, "--help") == 0) {
-            help = true;
-        } else if (strcmp(a, "--version") == 0) {
-            version = true;
-        } else if (strcmp(a, "--") == 0) {
-            for (i++; i < n; i++) {
-                if (file) {
-                    fprintf(stderr, PROG ": one recording only (got %s and %s)\n", file,
-                            args[i]);
-                    rc = -1;
-                } else {
-                    file = args[i];
-                }
-            }
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, PROG ": unknown option '%s' (see --help)\n", a);
-            rc = -1;
-        } else {
-            operand = true;
-        }
-        if (operand) {
-            if (file) {
-                fprintf(stderr, PROG ": one recording only (got %s and %s)\n", file, a);
-                rc = -1;
-            } else {
-                file = a;
-            }
-        }
-    }
-    if (file && cfg_rc == 0)
-        cfg_rc = ictal_config_set(cfg, ICTAL_CONFIG_LAYER_CLI, "operand", "play", "file", file);
-    if (help || version) {
-        prog_args_free(&pa);
-        if (help)
-            usage(stdout);
-        else
-            printf(PROG " %s\n", ICTAL_VERSION_STRING);
-        *status = EXIT_OK;
-        return 1;
-    }
-    if (cfg_rc == 0)
-        cfg_rc = ictal_config_load(cfg, &cli.src);
-    prog_args_free(&pa); /* the configuration has copied the values */
-    if (cfg_rc != 0 || rc < 0) {
-        ictal_config_print_errors(cfg, stderr, PROG);
-        return -1;
-    }
-    if (ictal_config_validate(cfg, &err) != 0) {
-        ictal_config_print_errors(cfg, stderr, PROG);
-        return -1;
-    }
-    if (cli.print_config) {
-        *status = ictal_config_print(cfg, stdout, ICTAL_CONFIG_PROG_PLAY) == 0 ? EXIT_OK
-                                                                               : EXIT_FAIL;
-        return 1;
-    }
     options_from_config(cfg, o);
     if (!o->file) {
         fprintf(stderr, PROG ": no recording: give an EDF/BDF file (see --help)\n");

@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ictal/model.h"
+#include "ictal/pipeline.h"
+#include "ictal/version.h"
+
 /* Does the long option at arg ("--name" without "=") take the next word? */
 static bool takes_value(const char *arg, const struct ictal_config_option *opts, size_t n_opts)
 {
@@ -194,4 +198,119 @@ void prog_args_free(struct prog_args *a)
     free(a->owned);
     free(a->argv);
     memset(a, 0, sizeof *a);
+}
+
+int prog_args_setup(const struct prog_cli *pc, int argc, char **argv, struct ictal_config **cfgp,
+                    struct ictal_model **modelp, const char **operand, int *status)
+{
+    const char *prog = pc->prog;
+    struct ictal_error err;
+    struct ictal_config *cfg = ictal_config_create(&err);
+    *cfgp = cfg;
+    if (modelp)
+        *modelp = NULL;
+    if (operand)
+        *operand = NULL;
+    *status = 2;
+    if (!cfg) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        *status = 1;
+        return -1;
+    }
+    struct prog_args pa;
+    if (prog_args_rewrite(prog, argc, argv, pc->shorts, pc->n_shorts, pc->opts, pc->n_opts,
+                          pc->lists, pc->n_lists, &pa) < 0)
+        return -1;
+    int n = pa.argc;
+    struct ictal_config_cli cli;
+    memset(&cli, 0, sizeof cli);
+    int cfg_rc = ictal_config_parse_args(cfg, &n, pa.argv, pc->opts, pc->n_opts, &cli);
+    bool help = false, version = false, bad = false, rest = false;
+    const char *op = NULL;
+    for (int i = 1; i < n; i++) {
+        const char *a = pa.argv[i];
+        if (!rest && strcmp(a, "--help") == 0) {
+            help = true;
+        } else if (!rest && strcmp(a, "--version") == 0) {
+            version = true;
+        } else if (!rest && strcmp(a, "--") == 0) {
+            rest = true;
+        } else if (!rest && a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "%s: unknown option '%s' (see --help)\n", prog, a);
+            bad = true;
+        } else if (!pc->operand) {
+            fprintf(stderr, "%s: unexpected operand '%s' (see --help)\n", prog, a);
+            bad = true;
+        } else if (op) {
+            fprintf(stderr, "%s: one recording only (got %s and %s)\n", prog, op, a);
+            bad = true;
+        } else {
+            op = a;
+        }
+    }
+    if (help || version) {
+        prog_args_free(&pa);
+        if (help)
+            pc->usage(stdout);
+        else
+            printf("%s %s\n", prog, ICTAL_VERSION_STRING);
+        *status = 0;
+        return 1;
+    }
+    if (op && pc->operand_key && cfg_rc == 0)
+        cfg_rc = ictal_config_set_dotted(cfg, ICTAL_CONFIG_LAYER_CLI, "operand", pc->operand_key,
+                                         op);
+    if (cfg_rc == 0)
+        cfg_rc = ictal_config_load(cfg, &cli.src);
+    if (cfg_rc != 0 || bad) {
+        prog_args_free(&pa);
+        ictal_config_print_errors(cfg, stderr, prog);
+        return -1;
+    }
+    /* The model first: its defaults sit at the model layer, below every
+     * file and option, and must be in before validation. */
+    const char *mp = NULL;
+    if (pc->model_key && modelp) {
+        char section[32];
+        const char *dot = strchr(pc->model_key, '.');
+        size_t sl = dot ? (size_t)(dot - pc->model_key) : 0;
+        if (sl >= sizeof section)
+            sl = sizeof section - 1;
+        memcpy(section, pc->model_key, sl);
+        section[sl] = '\0';
+        mp = dot ? ictal_config_get_string(cfg, section, dot + 1) : NULL;
+    }
+    if (mp && mp[0]) {
+        struct ictal_model *m = ictal_model_load(mp, &err);
+        if (!m) {
+            prog_args_free(&pa);
+            fprintf(stderr, "%s: model %s\n", prog, err.msg);
+            *status = 1;
+            return -1;
+        }
+        *modelp = m;
+        char source[4096];
+        snprintf(source, sizeof source, "model %s", mp);
+        if (ictal_pipeline_model_defaults(cfg, m, source) < 0 &&
+            ictal_config_error_count(cfg) == 0) {
+            prog_args_free(&pa);
+            fprintf(stderr, "%s: %s: the model's defaults could not be applied\n", prog, mp);
+            *status = 1;
+            return -1;
+        }
+    }
+    if (ictal_config_validate(cfg, &err) != 0) {
+        prog_args_free(&pa);
+        ictal_config_print_errors(cfg, stderr, prog);
+        return -1;
+    }
+    if (cli.print_config) {
+        prog_args_free(&pa);
+        *status = ictal_config_print(cfg, stdout, pc->programs) == 0 ? 0 : 1;
+        return 1;
+    }
+    if (operand)
+        *operand = op; /* one of argv's own strings, not the rewrite's */
+    prog_args_free(&pa);
+    return 0;
 }

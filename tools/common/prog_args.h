@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "ictal/config.h"
 
@@ -57,5 +58,37 @@ int prog_args_rewrite(const char *prog, int argc, char **argv, const struct prog
                       const char *const *lists, size_t n_lists, struct prog_args *out);
 
 void prog_args_free(struct prog_args *a);
+
+/* What a program tells prog_args_setup about its command line. */
+struct prog_cli {
+    const char *prog;                          /* "ictal-run" */
+    const struct prog_short *shorts;
+    size_t n_shorts;
+    const struct ictal_config_option *opts;    /* options mapped onto keys */
+    size_t n_opts;
+    const char *const *lists;                  /* repeatable list options */
+    size_t n_lists;
+    bool operand;                              /* takes one operand (a recording) */
+    const char *operand_key;                   /* "section.key" it sets, or NULL */
+    const char *model_key;                     /* "section.key" of a model whose defaults
+                                                  enter the model layer, or NULL */
+    unsigned programs;                         /* ICTAL_CONFIG_PROG_* for --print-config */
+    void (*usage)(FILE *f);
+};
+
+/* The command-line steps every program shares: short and list options
+ * (prog_args_rewrite), --help, --version, the mapped and common options
+ * (ictal_config_parse_args), unknown options and operands, the files,
+ * profile and environment (ictal_config_load), the model named by
+ * model_key (loaded, its defaults put in at the model layer), validation,
+ * and --print-config. Diagnostics go to stderr prefixed with the program's
+ * name. Returns 0 to go on (*cfg validated; *model loaded when model_key is
+ * set and names one, else NULL; *operand the operand or NULL), 1 when the
+ * program is done (help, version, print-config: exit with *status), -1 on an
+ * error (exit with *status: 2 usage or configuration, 1 an unreadable
+ * model). *cfg and *model are the caller's to destroy in every case. */
+struct ictal_model;
+int prog_args_setup(const struct prog_cli *pc, int argc, char **argv, struct ictal_config **cfg,
+                    struct ictal_model **model, const char **operand, int *status);
 
 #endif /* ICTAL_PROG_ARGS_H */
