@@ -36,7 +36,7 @@ void ictal_blas_sgemm_nt(int M, int N, int K, const float *A, int lda, const flo
 #define JB ICTAL_BLAS_COLS
 
 /* Forced inline: a helper compiled on its own would get the baseline
- * target, not the clone's (AVX-512/AVX2) one. */
+ * target, not the clone's (x86-64-v4/v3) one. */
 #if defined(__GNUC__)
 #define ICTAL_INLINE static inline __attribute__((always_inline))
 #else
@@ -45,9 +45,9 @@ void ictal_blas_sgemm_nt(int M, int N, int K, const float *A, int lda, const flo
 
 #if defined(__GNUC__)
 /* A block's row of JB accumulators as one GCC vector (one zmm with
- * AVX-512, two ymm with AVX2): a full-width block is stored with whole
- * vector stores (plain arrays with a variable-width store loop were kept
- * on the stack and copied out with rep movs). */
+ * AVX-512; AVX2 takes the hblock* halves below): a full-width block is
+ * stored with whole vector stores (plain arrays with a variable-width store
+ * loop were kept on the stack and copied out with rep movs). */
 typedef float vjb __attribute__((vector_size(JB * sizeof(float))));
 ICTAL_INLINE void ldjb(vjb *v, const float *p) { memcpy(v, p, sizeof *v); }
 ICTAL_INLINE void stjb(float *p, const vjb *v, int nj)
@@ -238,31 +238,130 @@ ICTAL_INLINE void nblock1(int nj, int K, const float *a, const float *Bt, int ld
     }
     st8(c, &acc0, nj);
 }
+
+/* A 16-column block as two 8-float halves, for CPUs without AVX-512: GCC
+ * lowers the 16-float vector type to memory and general registers there
+ * (AVX2 measured 4x slower), 8-float vectors to one ymm each. 4 rows: 8
+ * accumulators, 2 column halves and a broadcast fit in AVX2's 16 ymm. */
+ICTAL_INLINE void st16h(float *p, const v8sf *lo, const v8sf *hi, int nj)
+{
+    st8(p, lo, nj < 8 ? nj : 8);
+    if (nj > 8)
+        st8(p + 8, hi, nj - 8);
+}
+ICTAL_INLINE void hblock4(int nj, int K, const float *a, int lda, const float *Bt, int ldb, float *c, int ldc)
+{
+    v8sf l0 = {0}, l1 = {0}, l2 = {0}, l3 = {0}, h0 = {0}, h1 = {0}, h2 = {0}, h3 = {0};
+    for (int k = 0; k < K; k++) {
+        v8sf bl, bh;
+        ld8(&bl, Bt + (long)k * ldb);
+        ld8(&bh, Bt + (long)k * ldb + 8);
+        const float x0 = a[k], x1 = a[1L * lda + k], x2 = a[2L * lda + k], x3 = a[3L * lda + k];
+        l0 += x0 * bl;
+        h0 += x0 * bh;
+        l1 += x1 * bl;
+        h1 += x1 * bh;
+        l2 += x2 * bl;
+        h2 += x2 * bh;
+        l3 += x3 * bl;
+        h3 += x3 * bh;
+    }
+    st16h(c, &l0, &h0, nj);
+    st16h(c + 1L * ldc, &l1, &h1, nj);
+    st16h(c + 2L * ldc, &l2, &h2, nj);
+    st16h(c + 3L * ldc, &l3, &h3, nj);
+}
+ICTAL_INLINE void hblock1(int nj, int K, const float *a, const float *Bt, int ldb, float *c)
+{
+    v8sf l0 = {0}, h0 = {0};
+    for (int k = 0; k < K; k++) {
+        v8sf bl, bh;
+        ld8(&bl, Bt + (long)k * ldb);
+        ld8(&bh, Bt + (long)k * ldb + 8);
+        l0 += a[k] * bl;
+        h0 += a[k] * bh;
+    }
+    st16h(c, &l0, &h0, nj);
+}
 #endif
+
+static int force_halves; /* tests: the path of AVX2 CPUs */
+
+void ictal_blas_builtin_force_halves(int on) { force_halves = on != 0; }
+
+/* wide: C's rows have room for whole column blocks (ldc >= ldb), so the
+ * last, partial block is stored whole too (its extra columns get A . 0);
+ * otherwise a partial block is stored column by column. */
+ICTAL_INLINE void gemm_body(int M, int N, int K, const float *A, int lda, const float *Bt, int ldb, float *C, int ldc,
+                            int wide)
+{
+    /* The 16-float vector blocks where the CPU has AVX-512 (or only SSE2,
+     * where both shapes are lowered to pairs of registers and the old
+     * blocks measured faster), the same blocks in 8-float halves (hblock*)
+     * with AVX2. Every element is summed the same way in either, so the
+     * results do not depend on it. */
+#if defined(ICTAL_HAVE_NARROW) && defined(__x86_64__)
+    const int v16 = force_halves ? 0 : __builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx2");
+#else
+    const int v16 = 1;
+#endif
+    for (int j0 = 0; j0 < N; j0 += JB) {
+        const int nj = N - j0 < JB ? N - j0 : JB;
+        const int sj = wide ? JB : nj; /* columns stored */
+        int i = 0;
+#if defined(ICTAL_HAVE_NARROW)
+        if (nj <= 8) {
+            const int s8 = wide ? 8 : nj;
+            for (; i + 8 <= M; i += 8)
+                nblock8(s8, K, A + (long)i * lda, lda, Bt + j0, ldb, C + (long)i * ldc + j0, ldc);
+            for (; i < M; i++)
+                nblock1(s8, K, A + (long)i * lda, Bt + j0, ldb, C + (long)i * ldc + j0);
+            continue;
+        }
+#endif
+#if defined(ICTAL_HAVE_NARROW)
+        if (!v16) {
+            for (; i + 4 <= M; i += 4)
+                hblock4(sj, K, A + (long)i * lda, lda, Bt + j0, ldb, C + (long)i * ldc + j0, ldc);
+            for (; i < M; i++)
+                hblock1(sj, K, A + (long)i * lda, Bt + j0, ldb, C + (long)i * ldc + j0);
+            continue;
+        }
+#endif
+        for (; i + 8 <= M; i += 8)
+            block8(sj, K, A + (long)i * lda, lda, Bt + j0, ldb, C + (long)i * ldc + j0, ldc);
+        for (; i + 4 <= M; i += 4)
+            block4(sj, K, A + (long)i * lda, lda, Bt + j0, ldb, C + (long)i * ldc + j0, ldc);
+        for (; i < M; i++)
+            block1(sj, K, A + (long)i * lda, lda, Bt + j0, ldb, C + (long)i * ldc + j0, ldc);
+    }
+}
+
+/* The engine's usual depths as constants: the k loops unroll fully. */
+ICTAL_INLINE void gemm_k(int M, int N, int K, const float *A, int lda, const float *Bt, int ldb, float *C, int ldc,
+                         int wide)
+{
+    switch (K) {
+    case 8: gemm_body(M, N, 8, A, lda, Bt, ldb, C, ldc, wide); break;
+    case 16: gemm_body(M, N, 16, A, lda, Bt, ldb, C, ldc, wide); break;
+    case 32: gemm_body(M, N, 32, A, lda, Bt, ldb, C, ldc, wide); break;
+    case 48: gemm_body(M, N, 48, A, lda, Bt, ldb, C, ldc, wide); break;
+    default: gemm_body(M, N, K, A, lda, Bt, ldb, C, ldc, wide); break;
+    }
+}
 
 ICTAL_CLONES
 void ictal_blas_gemm_builtin(int M, int N, int K, const float *A, int lda, const float *Bt, int ldb,
                              float *C, int ldc)
 {
-    for (int j0 = 0; j0 < N; j0 += JB) {
-        const int nj = N - j0 < JB ? N - j0 : JB;
-        int i = 0;
-#if defined(ICTAL_HAVE_NARROW)
-        if (nj <= 8) {
-            for (; i + 8 <= M; i += 8)
-                nblock8(nj, K, A + (long)i * lda, lda, Bt + j0, ldb, C + (long)i * ldc + j0, ldc);
-            for (; i < M; i++)
-                nblock1(nj, K, A + (long)i * lda, Bt + j0, ldb, C + (long)i * ldc + j0);
-            continue;
-        }
-#endif
-        for (; i + 8 <= M; i += 8)
-            block8(nj, K, A + (long)i * lda, lda, Bt + j0, ldb, C + (long)i * ldc + j0, ldc);
-        for (; i + 4 <= M; i += 4)
-            block4(nj, K, A + (long)i * lda, lda, Bt + j0, ldb, C + (long)i * ldc + j0, ldc);
-        for (; i < M; i++)
-            block1(nj, K, A + (long)i * lda, lda, Bt + j0, ldb, C + (long)i * ldc + j0, ldc);
-    }
+    gemm_k(M, N, K, A, lda, Bt, ldb, C, ldc, 0);
+}
+
+ICTAL_CLONES
+void ictal_blas_gemm_builtin_wide(int M, int N, int K, const float *A, int lda, const float *Bt, int ldb,
+                                  float *C, int ldc)
+{
+    gemm_k(M, N, K, A, lda, Bt, ldb, C, ldc, 1);
 }
 
 void ictal_blas_ref_sgemm_nt(int M, int N, int K, const float *A, int lda, const float *B, int ldb,

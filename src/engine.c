@@ -28,7 +28,7 @@
 #define ICTAL_FORCE_INLINE static inline
 #endif
 
-#define STATE_MAGIC 0x6963746c656e6731ull /* "ictleng1" */
+#define STATE_MAGIC 0x6963746c656e6732ull /* "ictleng2": SSM state (d_state, d_inner) per channel */
 #define MAX_CHANNELS 1024
 #define ALIGN 64
 
@@ -48,9 +48,10 @@ struct mixer_rt {
     const struct ictal_mamba2_mixer *w;
     struct gemm_w gin, gout; /* in_proj (d_in_proj, d_model), out_proj (d_model, d_inner) */
     float *A;                /* (nheads) = -exp(A_log) */
+    float *Dp;               /* (nheads + 16) = D, zero-padded (ssm_scan_step_g1 reads 16 from a head) */
     float *conv_wt;          /* (d_conv, conv_dim) = conv1d.weight (conv_dim, 1, d_conv) transposed */
     float *conv_state;       /* (C, d_conv, conv_dim), oldest first */
-    float *ssm;              /* (C, nheads, d_state, headdim): PyTorch's (..., headdim, d_state) transposed */
+    float *ssm;              /* (C, d_state, d_inner): PyTorch's (C, nheads, headdim, d_state) as (C, d_state, nheads * headdim) */
 };
 
 /* Per-layer runtime. C = channels (rows). */
@@ -72,13 +73,13 @@ struct rt_layer {
     /* mamba2 / bimamba2 */
     struct mixer_rt fwd, bwd;
     float *xn;        /* scratch (C, d_model) */
-    float *zxbcdt;    /* scratch (C, d_in_proj) */
+    float *zxbcdt;    /* scratch (C, d_in_proj); (MAMBA_TB * C, ldz) when time-batched */
+    int ldz;          /* row stride of zxbcdt */
     float *y;         /* scratch (C, d_inner) */
     float *xbc;       /* scratch (C, conv_dim) conv output, then silu */
     float *gz;        /* scratch (C, d_inner) silu(z) */
     float *dt, *dA;   /* scratch (C, nheads) each */
     float *bo;        /* scratch (C, d_model) one backward output */
-    float *ext;       /* scratch (d_conv - 1 + MAMBA_TB, conv_dim): time-batched conv input of one channel */
     /* bimamba2 state: the current block, (block, C, d_model) each */
     float *bx;        /* inputs x (for the residual) */
     float *bu;        /* RMSNorm(x) */
@@ -132,6 +133,7 @@ struct ictal_engine {
 };
 
 #define BLOCK 256 /* samples per time-batched block */
+#define MAX_DCONV 64 /* model_arch.c's limit on d_conv */
 #define MAMBA_TB 8 /* frames per chunk of a time-batched Mamba-2 layer (its scratch is sized for this many) */
 
 /* ------------------------------------------------------------ arena */
@@ -247,18 +249,19 @@ static void layout(struct ictal_engine *e, struct arena *a)
             const long R = (long)C * (l < e->prefix ? MAMBA_TB : 1);
             r->xn = TAKEF(a, R * L->u.mamba2.d_model);
             r->bo = TAKEF(a, (long)C * L->u.mamba2.d_model);
-            r->zxbcdt = TAKEF(a, R * L->u.mamba2.d_in_proj);
+            /* time-batched: rows padded to whole GEMM column blocks (ldz) */
+            r->ldz = l < e->prefix ? ICTAL_BLAS_LDB(L->u.mamba2.d_in_proj) : L->u.mamba2.d_in_proj;
+            r->zxbcdt = TAKEF(a, R * r->ldz);
             r->y = TAKEF(a, R * L->u.mamba2.d_inner);
             r->xbc = TAKEF(a, R * L->u.mamba2.conv_dim);
             r->gz = TAKEF(a, R * L->u.mamba2.d_inner);
-            r->dt = TAKEF(a, R * L->u.mamba2.nheads);
-            r->dA = TAKEF(a, R * L->u.mamba2.nheads);
-            if (l < e->prefix)
-                r->ext = TAKEF(a, (long)(L->u.mamba2.d_conv - 1 + MAMBA_TB) * L->u.mamba2.conv_dim);
+            r->dt = TAKEF(a, R * L->u.mamba2.nheads + 16); /* + 16: ssm_scan_step_g1 reads 16 from a head */
+            r->dA = TAKEF(a, R * L->u.mamba2.nheads + 16);
             for (int dir = 0; dir < 1 + (L->type == ICTAL_LAYER_BIMAMBA2); dir++) {
                 struct mixer_rt *mx = dir ? &r->bwd : &r->fwd;
                 mx->w = dir ? &L->u.mamba2.bwd : &L->u.mamba2.fwd;
                 mx->A = TAKEF(a, L->u.mamba2.nheads);
+                mx->Dp = TAKEF(a, L->u.mamba2.nheads + 16);
                 mx->conv_wt = TAKEF(a, (long)L->u.mamba2.conv_dim * L->u.mamba2.d_conv);
                 gemm_site(e, a, &mx->gin, mx->w->in_proj, L->u.mamba2.d_in_proj, L->u.mamba2.d_model);
                 gemm_site(e, a, &mx->gout, mx->w->out_proj, L->u.mamba2.d_model, L->u.mamba2.d_inner);
@@ -317,8 +320,10 @@ static void prepare_weights(struct ictal_engine *e)
             for (int dir = 0; dir < 1 + (L->type == ICTAL_LAYER_BIMAMBA2); dir++) {
                 struct mixer_rt *mx = dir ? &r->bwd : &r->fwd;
                 /* A = -torch.exp(self.A_log) — precomputed once */
-                for (int h = 0; h < L->u.mamba2.nheads; h++)
+                for (int h = 0; h < L->u.mamba2.nheads; h++) {
                     mx->A[h] = -expf(mx->w->A_log[h]);
+                    mx->Dp[h] = mx->w->D[h];
+                }
                 for (int j = 0; j < L->u.mamba2.conv_dim; j++)
                     for (int k = 0; k < L->u.mamba2.d_conv; k++)
                         mx->conv_wt[(long)k * L->u.mamba2.conv_dim + j] = mx->w->conv_w[(long)j * L->u.mamba2.d_conv + k];
@@ -593,25 +598,29 @@ static void run_lstm(struct ictal_engine *e, struct rt_layer *r, const float *x,
 
 /* One frame of the SSM recurrence for one channel:
  *   ssm = ssm * dA + dt * x ⊗ B;  y = ssm · C + D * x
- * ssm (nheads, d_state, headdim); xbc = [x (d_inner) | B (G, N) | C (G, N)];
- * dtv, dAv (nheads); y (d_inner). The state is stored (N, P) per head so
- * that both loops run along headdim; per element the sums are in ascending
- * n, as in y = (ssm * C).sum(-1). Inlined, so that a constant P (and N)
- * gives fixed-length vector loops. */
+ * ssm (d_state, d_inner): row n holds state index n of every head (head h
+ * in columns h*P .. h*P+P-1, PyTorch's (nheads, headdim, d_state)
+ * transposed), so that one pass along d_inner covers all heads;
+ * xbc = [x (d_inner) | B (G, N) | C (G, N)]; dtv, dAv (nheads); y (d_inner).
+ * Per element, in this order: s = s * dA + (dt * x) * B, and
+ * y = 0 + s_0 C_0 + ... + s_{N-1} C_{N-1} + D * x (ascending n, as
+ * y = (ssm * C).sum(-1)). Inlined, so that constant sizes give
+ * fixed-length vector loops. */
 ICTAL_FORCE_INLINE void ssm_scan_step(float *restrict ssm, const float *restrict xbc, const float *restrict dtv,
-                                 const float *restrict dAv, const float *restrict D, float *restrict y, int di, int N,
-                                 int P, int nh, int hpg, int G)
+                                      const float *restrict dAv, const float *restrict D, float *restrict y, int di,
+                                      int N, int P, int nh, int hpg, int G)
 {
-    const float *Bm = xbc + di, *Cm = xbc + di + G * N;
+    const float *x = xbc, *Bm = xbc + di, *Cm = xbc + di + (long)G * N;
     for (int h = 0; h < nh; h++) {
         const float dt = dtv[h], dA = dAv[h], Dh = D[h];
-        const float *Bg = Bm + (long)(h / hpg) * N, *Cg = Cm + (long)(h / hpg) * N;
-        const float *xh = xbc + (long)h * P;
+        const long g = G == 1 ? 0 : h / hpg; /* no integer division in the usual case */
+        const float *Bg = Bm + g * N, *Cg = Cm + g * N;
+        const float *xh = x + (long)h * P;
         float *yh = y + (long)h * P;
         for (int p = 0; p < P; p++)
             yh[p] = 0.0f;
         for (int n = 0; n < N; n++) {
-            float *sn = ssm + ((long)h * N + n) * P;
+            float *sn = ssm + (long)n * di + (long)h * P;
             const float bn = Bg[n], cn = Cg[n];
             for (int p = 0; p < P; p++) {
                 sn[p] = sn[p] * dA + (dt * xh[p]) * bn;
@@ -623,40 +632,119 @@ ICTAL_FORCE_INLINE void ssm_scan_step(float *restrict ssm, const float *restrict
     }
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#define ICTAL_HAVE_V16 1
+/* ngroups 1, d_inner a multiple of 16: ssm_scan_step on 16-float GCC
+ * vectors spanning heads (one zmm; AVX-512 only: GCC lowers this type to
+ * memory on AVX2), each lane's dt, dA and D permuted out of the 16 values
+ * from the vector's first head on (dtv, dAv and Dp are padded so that 16
+ * floats are readable there). The same operations per element in the same
+ * order as ssm_scan_step, so bit-identical to it. */
+typedef float v16f __attribute__((vector_size(64)));
+typedef int v16i __attribute__((vector_size(64)));
+ICTAL_FORCE_INLINE void ssm_scan_step_g1(float *restrict ssm, const float *restrict xbc, const float *restrict dtv,
+                                         const float *restrict dAv, const float *restrict Dp, float *restrict y,
+                                         int di, int N, int P)
+{
+    const float *x = xbc, *Bm = xbc + di, *Cm = xbc + di + N;
+    for (int j0 = 0; j0 < di; j0 += 16) {
+        const int h0 = j0 / P;
+        v16i idx;
+        for (int l = 0; l < 16; l++)
+            idx[l] = (j0 + l) / P - h0;
+        v16f sa, st, sd, xv, yv = {0};
+        memcpy(&sa, dAv + h0, sizeof sa);
+        memcpy(&st, dtv + h0, sizeof st);
+        memcpy(&sd, Dp + h0, sizeof sd);
+        memcpy(&xv, x + j0, sizeof xv);
+        const v16f da = __builtin_shuffle(sa, idx), dd = __builtin_shuffle(sd, idx);
+        const v16f dtx = __builtin_shuffle(st, idx) * xv;
+        for (int n = 0; n < N; n++) {
+            v16f sv;
+            memcpy(&sv, ssm + (long)n * di + j0, sizeof sv);
+            sv = sv * da + dtx * Bm[n];
+            memcpy(ssm + (long)n * di + j0, &sv, sizeof sv);
+            yv += sv * Cm[n];
+        }
+        yv += dd * xv;
+        memcpy(y + j0, &yv, sizeof yv);
+    }
+}
+#endif
+
+/* headdim 8: one 8-float GCC vector per (n, head) row segment; the head's
+ * dt and dA broadcast from scalars (no per-lane setup). The same
+ * operations per element in the same order. */
 #if defined(__GNUC__)
-#define ICTAL_HAVE_V8 1
-/* headdim 8 with a constant d_state: ssm_scan_step written on 8-float GCC
- * vectors, one per (head, n) row of the state. The same operations per
- * element in the same order (s * dA + (dt * x) * B; y = 0 + s0 C0 + ... +
- * D x), so bit-identical to the generic loop, which GCC vectorised across
- * the wrong axis (shuffles). */
 typedef float v8f __attribute__((vector_size(32)));
-ICTAL_FORCE_INLINE void ld8f(v8f *v, const float *p) { memcpy(v, p, sizeof *v); }
-ICTAL_FORCE_INLINE void st8f(float *p, const v8f *v) { memcpy(p, v, sizeof *v); }
 ICTAL_FORCE_INLINE void ssm_scan_step_p8(float *restrict ssm, const float *restrict xbc, const float *restrict dtv,
                                          const float *restrict dAv, const float *restrict D, float *restrict y,
                                          int di, int N, int nh, int hpg, int G)
 {
-    const float *Bm = xbc + di, *Cm = xbc + di + G * N;
+    const float *Bm = xbc + di, *Cm = xbc + di + (long)G * N;
     for (int h = 0; h < nh; h++) {
         const float dt = dtv[h], dA = dAv[h];
-        const float *Bg = Bm + (long)(h / hpg) * N, *Cg = Cm + (long)(h / hpg) * N;
+        const long g = G == 1 ? 0 : h / hpg;
+        const float *Bg = Bm + g * N, *Cg = Cm + g * N;
         v8f x, yh = {0};
-        ld8f(&x, xbc + (long)h * 8);
+        memcpy(&x, xbc + (long)h * 8, sizeof x);
         const v8f dtx = dt * x;
         for (int n = 0; n < N; n++) {
-            float *sn = ssm + ((long)h * N + n) * 8;
+            float *sn = ssm + (long)n * di + (long)h * 8;
             v8f sv;
-            ld8f(&sv, sn);
+            memcpy(&sv, sn, sizeof sv);
             sv = sv * dA + dtx * Bg[n];
-            st8f(sn, &sv);
+            memcpy(sn, &sv, sizeof sv);
             yh += sv * Cg[n];
         }
         yh += D[h] * x;
-        st8f(y + (long)h * 8, &yh);
+        memcpy(y + (long)h * 8, &yh, sizeof yh);
     }
 }
 #endif
+
+/* ssm_scan_step with the usual sizes made constant */
+/* v16: the CPU has AVX-512 (ssm_scan_step_g1); D padded as for it */
+ICTAL_FORCE_INLINE void ssm_scan(float *restrict ssm, const float *restrict xbc, const float *restrict dtv,
+                                 const float *restrict dAv, const float *restrict D, float *restrict y, int di, int N,
+                                 int P, int nh, int hpg, int G, int v16)
+{
+#if defined(ICTAL_HAVE_V16)
+    if (v16 && G == 1 && di % 16 == 0) {
+        if (di == 32 && N == 4 && P == 8)
+            ssm_scan_step_g1(ssm, xbc, dtv, dAv, D, y, 32, 4, 8);
+        else if (P == 8)
+            ssm_scan_step_g1(ssm, xbc, dtv, dAv, D, y, di, N, 8);
+        else if (P == 16)
+            ssm_scan_step_g1(ssm, xbc, dtv, dAv, D, y, di, N, 16);
+        else
+            ssm_scan_step_g1(ssm, xbc, dtv, dAv, D, y, di, N, P);
+        return;
+    }
+#else
+    (void)v16;
+#endif
+#if defined(__GNUC__)
+    if (P == 8) {
+        if (di == 32 && N == 4)
+            ssm_scan_step_p8(ssm, xbc, dtv, dAv, D, y, 32, 4, 4, hpg, G);
+        else
+            ssm_scan_step_p8(ssm, xbc, dtv, dAv, D, y, di, N, nh, hpg, G);
+        return;
+    }
+#endif
+    ssm_scan_step(ssm, xbc, dtv, dAv, D, y, di, N, P, nh, hpg, G);
+}
+
+/* The 16-float scan is worth it (and compiled well) with AVX-512 only. */
+static int scan_v16(void)
+{
+#if defined(ICTAL_HAVE_V16)
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
 
 /* RMSNormGated(norm_before_gate=False) on one row, y (d_inner) gated by
  * gz = silu(z): y = rmsnorm_g(y * gz) * w. The sum of squares of a group
@@ -670,14 +758,26 @@ ICTAL_FORCE_INLINE void gated_norm_n(float *restrict y, const float *restrict gz
         y[j] *= gz[j];
     for (int g = 0; g < G; g++) {
         float *yg = y + (long)g * gs;
-        float acc[8] = {0};
         int j = 0;
+#if defined(__GNUC__)
+        ictal_v8f acc = {0};
+        for (; j + 8 <= gs; j += 8) {
+            ictal_v8f v;
+            memcpy(&v, yg + j, sizeof v);
+            acc += v * v;
+        }
+        for (int l = 0; j < gs; j++, l++)
+            acc[l] += yg[j] * yg[j];
+        const float s2 = ictal_tree8(&acc);
+#else
+        float acc[8] = {0};
         for (; j + 8 <= gs; j += 8)
             for (int l = 0; l < 8; l++)
                 acc[l] += yg[j + l] * yg[j + l];
         for (int l = 0; j < gs; j++, l++)
             acc[l] += yg[j] * yg[j];
         const float s2 = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+#endif
         const float inv = 1.0f / sqrtf(s2 / (float)gs + eps);
         for (j = 0; j < gs; j++)
             yg[j] = yg[j] * inv * w[g * gs + j];
@@ -694,17 +794,76 @@ ICTAL_FORCE_INLINE void gated_norm(float *restrict y, const float *restrict gz, 
         gated_norm_n(y, gz, w, di, G, di / G, eps);
 }
 
+/* gated_norm over rows of a time-batched chunk, ngroups 1: the square
+ * roots and divisions of a block of rows run as one vector loop (one
+ * dependent sqrt-then-divide per row bounded the row-by-row loop); per
+ * element the same operations as gated_norm_n. */
+ICTAL_FORCE_INLINE void gated_norm_rows_n(float *restrict y, const float *restrict gz, const float *restrict w,
+                                          long rows, int di, float eps)
+{
+    float inv[64];
+    for (long q0 = 0; q0 < rows; q0 += 64) {
+        const int nb = rows - q0 < 64 ? (int)(rows - q0) : 64;
+        for (int r = 0; r < nb; r++) {
+            float *yq = y + (q0 + r) * di;
+            const float *gq = gz + (q0 + r) * di;
+            for (int j = 0; j < di; j++)
+                yq[j] *= gq[j];
+#if defined(__GNUC__)
+            ictal_v8f acc = {0};
+            int j = 0;
+            for (; j + 8 <= di; j += 8) {
+                ictal_v8f v;
+                memcpy(&v, yq + j, sizeof v);
+                acc += v * v;
+            }
+            for (int l = 0; j < di; j++, l++)
+                acc[l] += yq[j] * yq[j];
+            inv[r] = ictal_tree8(&acc);
+#else
+            float acc[8] = {0};
+            int j = 0;
+            for (; j + 8 <= di; j += 8)
+                for (int l = 0; l < 8; l++)
+                    acc[l] += yq[j + l] * yq[j + l];
+            for (int l = 0; j < di; j++, l++)
+                acc[l] += yq[j] * yq[j];
+            inv[r] = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+#endif
+        }
+        for (int r = 0; r < nb; r++)
+            inv[r] = 1.0f / sqrtf(inv[r] / (float)di + eps);
+        for (int r = 0; r < nb; r++) {
+            float *yq = y + (q0 + r) * di;
+            const float ir = inv[r];
+            for (int j = 0; j < di; j++)
+                yq[j] = yq[j] * ir * w[j];
+        }
+    }
+}
+ICTAL_FORCE_INLINE void gated_norm_rows(float *restrict y, const float *restrict gz, const float *restrict w,
+                                        long rows, int di, int G, float eps)
+{
+    if (G == 1 && di == 32)
+        gated_norm_rows_n(y, gz, w, rows, 32, eps);
+    else if (G == 1)
+        gated_norm_rows_n(y, gz, w, rows, di, eps);
+    else
+        for (long q = 0; q < rows; q++)
+            gated_norm(y + q * di, gz + q * di, w, di, G, eps);
+}
+
 /* One output row of the Mamba depthwise conv: co[j] = b[j] + s0[j] w0[j] +
  * ... in ascending k (as mixer_step), with the sum kept in a register
  * across k instead of going through co (store-to-load forwarding on every
- * tap). s: dc rows of cd floats, consecutive; wt (dc, cd). */
-ICTAL_FORCE_INLINE void dwconv_row(float *restrict co, const float *restrict s, const float *restrict b,
+ * tap). s: dc rows of cd floats (row k at s[k]); wt (dc, cd). */
+ICTAL_FORCE_INLINE void dwconv_row(float *restrict co, const float *const *s, const float *restrict b,
                                    const float *restrict wt, int cd, int dc)
 {
     for (int j = 0; j < cd; j++) {
         float acc = b[j];
         for (int k = 0; k < dc; k++)
-            acc += s[(long)k * cd + j] * wt[(long)k * cd + j];
+            acc += s[k][j] * wt[(long)k * cd + j];
         co[j] = acc;
     }
 }
@@ -723,7 +882,7 @@ static void mixer_step(struct ictal_engine *e, struct rt_layer *r, struct mixer_
     const int C = e->C, dm = L->u.mamba2.d_model, di = L->u.mamba2.d_inner, N = L->u.mamba2.d_state;
     const int P = L->u.mamba2.headdim, nh = L->u.mamba2.nheads, G = L->u.mamba2.ngroups;
     const int cd = L->u.mamba2.conv_dim, dc = L->u.mamba2.d_conv, dip = L->u.mamba2.d_in_proj;
-    const int hpg = nh / G;
+    const int hpg = nh / G, v16 = scan_v16();
     gemm(e, &mx->gin, u, dm, r->zxbcdt);
     /* conv over the rolled state, for every channel; silu over all of it at once */
     for (int c = 0; c < C; c++) {
@@ -754,8 +913,8 @@ static void mixer_step(struct ictal_engine *e, struct rt_layer *r, struct mixer_
     ictal_nn_exp_v(r->dA, (long)C * nh);
     for (int c = 0; c < C; c++) {
         float *y = r->y + (long)c * di;
-        ssm_scan_step(mx->ssm + (long)c * di * N, r->xbc + (long)c * cd, r->dt + (long)c * nh, r->dA + (long)c * nh,
-                      mx->w->D, y, di, N, P, nh, hpg, G);
+        ssm_scan(mx->ssm + (long)c * di * N, r->xbc + (long)c * cd, r->dt + (long)c * nh, r->dA + (long)c * nh,
+                 mx->Dp, y, di, N, P, nh, hpg, G, v16);
         /* RMSNormGated(norm_before_gate=False): y = rmsnorm_g(y * silu(z)) * w */
         gated_norm(y, r->gz + (long)c * di, mx->w->gnorm_w, di, G, L->u.mamba2.eps);
     }
@@ -790,7 +949,7 @@ static void run_mamba2_seq(struct ictal_engine *e, struct rt_layer *r, const flo
     const int C = e->C, dm = L->u.mamba2.d_model, di = L->u.mamba2.d_inner, N = L->u.mamba2.d_state;
     const int P = L->u.mamba2.headdim, nh = L->u.mamba2.nheads, G = L->u.mamba2.ngroups;
     const int cd = L->u.mamba2.conv_dim, dc = L->u.mamba2.d_conv, dip = L->u.mamba2.d_in_proj;
-    const int hpg = nh / G;
+    const int hpg = nh / G, v16 = scan_v16();
     const float eps = L->u.mamba2.eps;
     for (long t0 = 0; t0 < T; t0 += MAMBA_TB) {
         const int tb = T - t0 < MAMBA_TB ? (int)(T - t0) : MAMBA_TB;
@@ -798,38 +957,42 @@ static void run_mamba2_seq(struct ictal_engine *e, struct rt_layer *r, const flo
         const float *xs = x + t0 * C * dm;
         float *os = out + t0 * C * dm;
         /* u = RMSNorm(x); zxbcdt = in_proj(u), all frames and channels */
-        memcpy(r->xn, xs, (size_t)(rows * dm) * sizeof(float));
-        ictal_nn_rmsnorm(r->xn, (int)rows, dm, L->u.mamba2.norm_w, eps);
-        gemm_rows(&mx->gin, (int)rows, r->xn, dm, r->zxbcdt, dip);
-        /* rolling depthwise conv: per channel, the state's last dc-1 inputs
-         * and this chunk's inputs end to end; frame t reads rows t..t+dc-1 */
+        ictal_nn_rmsnorm_to(r->xn, xs, (int)rows, dm, L->u.mamba2.norm_w, eps);
+        const int ldz = r->ldz;
+        if (mx->gin.kn) /* builtin (always, in the prefix): whole blocks into the padded rows */
+            ictal_blas_gemm_builtin_wide((int)rows, dip, dm, r->xn, dm, mx->gin.kn, mx->gin.ldkn, r->zxbcdt, ldz);
+        else
+            gemm_rows(&mx->gin, (int)rows, r->xn, dm, r->zxbcdt, ldz);
+        /* rolling depthwise conv: per channel, the inputs in order are the
+         * state's last dc-1 rows, then this chunk's xBC rows (read in place
+         * in zxbcdt); frame t reads inputs t..t+dc-1 */
         for (int c = 0; c < C; c++) {
-            float *ext = r->ext, *cs = mx->conv_state + (long)c * dc * cd;
-            memcpy(ext, cs + cd, (size_t)(dc - 1) * cd * sizeof(float));
+            const float *rp[MAX_DCONV - 1 + MAMBA_TB];
+            float *cs = mx->conv_state + (long)c * dc * cd;
+            for (int j = 0; j < dc - 1; j++)
+                rp[j] = cs + (long)(j + 1) * cd;
             for (int t = 0; t < tb; t++)
-                memcpy(ext + (long)(dc - 1 + t) * cd, r->zxbcdt + ((long)t * C + c) * dip + di, (size_t)cd * sizeof(float));
+                rp[dc - 1 + t] = r->zxbcdt + ((long)t * C + c) * ldz + di;
             for (int t = 0; t < tb; t++) {
                 float *co = r->xbc + ((long)t * C + c) * cd;
-                if (dc == 4)
-                    dwconv_row(co, ext + (long)t * cd, mx->w->conv_b, mx->conv_wt, cd, 4);
+                if (dc == 4 && cd == 40)
+                    dwconv_row(co, rp + t, mx->w->conv_b, mx->conv_wt, 40, 4);
+                else if (dc == 4)
+                    dwconv_row(co, rp + t, mx->w->conv_b, mx->conv_wt, cd, 4);
                 else
-                    dwconv_row(co, ext + (long)t * cd, mx->w->conv_b, mx->conv_wt, cd, dc);
+                    dwconv_row(co, rp + t, mx->w->conv_b, mx->conv_wt, cd, dc);
             }
-            memcpy(cs, ext + (long)(tb - 1) * cd, (size_t)dc * cd * sizeof(float));
-        }
-        for (long q = 0; q < rows; q++) {
-            const float *zq = r->zxbcdt + q * dip;
-            memcpy(r->gz + q * di, zq, (size_t)di * sizeof(float));
-            for (int h = 0; h < nh; h++)
-                r->dt[q * nh + h] = zq[di + cd + h] + mx->w->dt_bias[h];
+            /* the state keeps the last dc inputs (row i from input tb-1+i:
+             * a higher row of cs itself, or zxbcdt, so in increasing i
+             * nothing is overwritten before it is read) */
+            for (int i = 0; i < dc; i++)
+                if (rp[tb - 1 + i] != cs + (long)i * cd)
+                    memcpy(cs + (long)i * cd, rp[tb - 1 + i], (size_t)cd * sizeof(float));
         }
         ictal_nn_act(ICTAL_ACT_SILU, r->xbc, rows * cd);
-        ictal_nn_act(ICTAL_ACT_SILU, r->gz, rows * di);
-        ictal_nn_softplus_v(r->dt, rows * nh);
-        for (long q = 0; q < rows; q++)
-            for (int h = 0; h < nh; h++)
-                r->dA[q * nh + h] = r->dt[q * nh + h] * mx->A[h];
-        ictal_nn_exp_v(r->dA, rows * nh);
+        ictal_nn_silu_rows(r->gz, di, r->zxbcdt, ldz, rows, di); /* silu(z), read in place */
+        /* dt = softplus(dt + dt_bias); dA = exp(dt * A) */
+        ictal_nn_mamba_dt(r->dt, r->dA, r->zxbcdt + di + cd, ldz, rows, nh, mx->w->dt_bias, mx->A);
         /* the scan: channel-outer so that a channel's SSM state stays in
          * cache across the chunk's frames; the usual head sizes get loops
          * of constant length (whole vectors, no remainder code) */
@@ -838,34 +1001,11 @@ static void run_mamba2_seq(struct ictal_engine *e, struct rt_layer *r, const flo
             for (int t = 0; t < tb; t++) {
                 const long q = (long)t * C + c;
                 const float *xq = r->xbc + q * cd;
-                switch (P) {
-                case 8:
-#if defined(ICTAL_HAVE_V8)
-                    if (N == 4)
-                        ssm_scan_step_p8(ssm, xq, r->dt + q * nh, r->dA + q * nh, mx->w->D, r->y + q * di, di, 4, nh, hpg, G);
-                    else
-                        ssm_scan_step_p8(ssm, xq, r->dt + q * nh, r->dA + q * nh, mx->w->D, r->y + q * di, di, N, nh, hpg, G);
-#else
-                    if (N == 4)
-                        ssm_scan_step(ssm, xq, r->dt + q * nh, r->dA + q * nh, mx->w->D, r->y + q * di, di, 4, 8, nh, hpg, G);
-                    else
-                        ssm_scan_step(ssm, xq, r->dt + q * nh, r->dA + q * nh, mx->w->D, r->y + q * di, di, N, 8, nh, hpg, G);
-#endif
-                    break;
-                case 16:
-                    ssm_scan_step(ssm, xq, r->dt + q * nh, r->dA + q * nh, mx->w->D, r->y + q * di, di, N, 16, nh, hpg, G);
-                    break;
-                default:
-                    ssm_scan_step(ssm, xq, r->dt + q * nh, r->dA + q * nh, mx->w->D, r->y + q * di, di, N, P, nh, hpg, G);
-                    break;
-                }
+                ssm_scan(ssm, xq, r->dt + q * nh, r->dA + q * nh, mx->Dp, r->y + q * di, di, N, P, nh, hpg, G, v16);
             }
         }
         /* RMSNormGated(norm_before_gate=False): y = rmsnorm_g(y * silu(z)) * w */
-        for (long q = 0; q < rows; q++) {
-            float *y = r->y + q * di;
-            gated_norm(y, r->gz + q * di, mx->w->gnorm_w, di, G, eps);
-        }
+        gated_norm_rows(r->y, r->gz, mx->w->gnorm_w, rows, di, G, eps);
         /* out = x + out_proj(y) */
         gemm_rows(&mx->gout, (int)rows, r->y, di, os, dm);
         for (long i = 0; i < rows * dm; i++)
@@ -908,17 +1048,59 @@ static void run_bimamba2(struct ictal_engine *e, struct rt_layer *r, const float
 
 
 
+/* h · w over D floats, in eight float lanes (element i into lane i % 8)
+ * and the fixed tree, like the norms' sums (nn.Linear sums in float too) */
+ICTAL_FORCE_INLINE float dot_lanes(const float *h, const float *w, int D)
+{
+    int i = 0;
+#if defined(__GNUC__)
+    ictal_v8f acc = {0};
+    for (; i + 8 <= D; i += 8) {
+        ictal_v8f hv, wv;
+        memcpy(&hv, h + i, sizeof hv);
+        memcpy(&wv, w + i, sizeof wv);
+        acc += hv * wv;
+    }
+    for (int l = 0; i < D; i++, l++)
+        acc[l] += h[i] * w[i];
+    return ictal_tree8(&acc);
+#else
+    float acc[8] = {0};
+    for (; i < D; i++)
+        acc[i % 8] += h[i] * w[i];
+    return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+#endif
+}
+
+/* logit[c] = head(h[c]) and, with aw, attn[c] = attn(h[c]), for all
+ * channels (dot_lanes inlined into each clone, D = 16 a constant) */
+ICTAL_FORCE_INLINE void head_rows_n(const float *h, int C, int D, const float *hw, float hb, const float *aw, float ab,
+                                    float *logit, float *attn)
+{
+    for (int c = 0; c < C; c++) {
+        logit[c] = dot_lanes(h + (long)c * D, hw, D) + hb;
+        if (aw)
+            attn[c] = dot_lanes(h + (long)c * D, aw, D) + ab;
+    }
+}
+ICTAL_CLONES
+static void head_rows(const float *h, int C, int D, const float *hw, float hb, const float *aw, float ab, float *logit,
+                      float *attn)
+{
+    if (D == 16)
+        head_rows_n(h, C, 16, hw, hb, aw, ab, logit, attn);
+    else
+        head_rows_n(h, C, D, hw, hb, aw, ab, logit, attn);
+}
+
 /* Model._aggregate: s = head(h); z = agg(s); p = sigmoid(z); scores = sigmoid(s) */
 static float aggregate(struct ictal_engine *e, const float *h, float *scores)
 {
     const int C = e->C, D = e->info->head_in;
     const float *hw = ictal_model_head_weight(e->m), *hb = ictal_model_head_bias(e->m);
-    for (int c = 0; c < C; c++) {
-        double s = 0;
-        for (int i = 0; i < D; i++)
-            s += (double)h[(long)c * D + i] * hw[i];
-        e->logit[c] = (float)s + hb[0];
-    }
+    const int att = e->info->aggregation == ICTAL_AGG_ATTENTION;
+    head_rows(h, C, D, hw, hb[0], att ? ictal_model_attn_weight(e->m) : NULL,
+              att ? ictal_model_attn_bias(e->m)[0] : 0.0f, e->logit, e->attn);
     if (scores) { /* sigmoid over all channels at once (same function, vectorised) */
         memcpy(scores, e->logit, (size_t)C * sizeof(float));
         ictal_nn_act(ICTAL_ACT_SIGMOID, scores, C);
@@ -954,21 +1136,19 @@ static float aggregate(struct ictal_engine *e, const float *h, float *scores)
         break;
     }
     case ICTAL_AGG_ATTENTION: { /* a = softmax(attn(h)); z = sum(a * s) */
-        const float *aw = ictal_model_attn_weight(e->m), *ab = ictal_model_attn_bias(e->m);
-        double mx = -INFINITY, den = 0, num = 0;
-        for (int c = 0; c < C; c++) {
-            double s = 0;
-            for (int i = 0; i < D; i++)
-                s += (double)h[(long)c * D + i] * aw[i];
-            e->attn[c] = (float)s + ab[0];
+        float mx = -INFINITY;
+        double den = 0, num = 0;
+        for (int c = 0; c < C; c++)
             if (e->active[c] && e->attn[c] > mx)
                 mx = e->attn[c];
-        }
+        /* softmax weights exp(a - max) <= 1, all channels in one vectorised call */
+        for (int c = 0; c < C; c++)
+            e->attn[c] -= mx;
+        ictal_nn_exp_v(e->attn, C);
         for (int c = 0; c < C; c++)
             if (e->active[c]) {
-                double w = exp(e->attn[c] - mx);
-                den += w;
-                num += w * e->logit[c];
+                den += e->attn[c];
+                num += (double)e->attn[c] * e->logit[c];
             }
         z = num / den;
         break;
@@ -1059,7 +1239,7 @@ ICTAL_FORCE_INLINE void gather_rows(float *restrict dst, const float *restrict s
 /* CausalConv1d over a sequence: x (Tin, C, in) -> y (Tout, C, out), same
  * ring and same per-row arithmetic as run_conv. Returns Tout. */
 ICTAL_CLONES
-static long run_conv_seq(struct ictal_engine *e, struct rt_layer *r, const float *x, long Tin, float *y)
+static long run_conv_seq(struct ictal_engine *e, struct rt_layer *r, const float *x, long Tin, float *y, int act)
 {
     const struct ictal_layer *L = r->L;
     const int C = e->C, I = L->in_dim, O = L->out_dim, K = L->u.conv.kernel, D = L->u.conv.dilation;
@@ -1104,7 +1284,9 @@ static long run_conv_seq(struct ictal_engine *e, struct rt_layer *r, const float
             }
         }
         *r->n_in = n0 + (uint64_t)Tin;
-        if (b)
+        if (act > 0)
+            ictal_nn_bias_act((enum ictal_act)act, y, T * C, O, b);
+        else if (b && act == 0)
             bias_rows(y, T * C, O, b);
         return T;
     }
@@ -1133,7 +1315,9 @@ static long run_conv_seq(struct ictal_engine *e, struct rt_layer *r, const float
     const long rows = T * C;
     if (G == 1) {
         gemm_rows(&r->g1, (int)rows, e->seq_col, (int)ldw, y, O);
-        if (b)
+        if (act > 0)
+            ictal_nn_bias_act((enum ictal_act)act, y, rows, O, b);
+        else if (b && act == 0)
             bias_rows(y, rows, O, b);
         return T;
     }
@@ -1150,6 +1334,8 @@ static long run_conv_seq(struct ictal_engine *e, struct rt_layer *r, const float
             }
             y[q * O + o] = (float)acc + (b ? b[o] : 0.0f);
         }
+    if (act > 0)
+        ictal_nn_act((enum ictal_act)act, y, rows * O);
     return T;
 }
 
@@ -1161,15 +1347,33 @@ static size_t run_block(struct ictal_engine *e, const float *xin, int n, float *
     const float *cur = xin;
     long T = n, dim = 1;
     int which = 0;
+    const float *pre_bias = NULL; /* a conv's bias left to the LayerNorm after it */
     for (int l = 0; l < e->prefix && T > 0; l++) {
         struct rt_layer *r = &e->rt[l];
         const struct ictal_layer *L = r->L;
         float *out = e->seq[which];
         const long rows = T * C;
         switch (L->type) {
-        case ICTAL_LAYER_CONV1D:
-            T = run_conv_seq(e, r, cur, T, out);
+        case ICTAL_LAYER_CONV1D: {
+            /* a SiLU/GELU right after a conv with a bias is applied in the
+             * same pass as the bias (the same operations; the act layer
+             * is then skipped); before a LayerNorm of the prefix, the
+             * LayerNorm adds the bias (act -1: the conv leaves it out) */
+            const struct ictal_layer *Ln = l + 1 < e->prefix ? e->rt[l + 1].L : NULL;
+            const int dense = L->u.conv.groups == 1;
+            int act = 0;
+            if (Ln && L->u.conv.bias && Ln->type == ICTAL_LAYER_ACT &&
+                (Ln->u.act.fn == ICTAL_ACT_SILU || Ln->u.act.fn == ICTAL_ACT_GELU))
+                act = (int)Ln->u.act.fn;
+            else if (Ln && L->u.conv.bias && dense && Ln->type == ICTAL_LAYER_LAYERNORM)
+                act = -1;
+            T = run_conv_seq(e, r, cur, T, out, act);
+            if (act > 0)
+                l++;
+            else if (act < 0)
+                pre_bias = L->u.conv.bias;
             break;
+        }
         case ICTAL_LAYER_MAMBA2:
             run_mamba2_seq(e, r, cur, T, out);
             break;
@@ -1190,9 +1394,15 @@ static size_t run_block(struct ictal_engine *e, const float *xin, int n, float *
                 which ^= 1; /* undone below: the next layer writes the other buffer */
             } else if (cur != out)
                 memcpy(out, cur, (size_t)(rows * dim) * sizeof(float));
-            if (L->type == ICTAL_LAYER_LAYERNORM)
-                ictal_nn_layernorm(out, (int)rows, L->in_dim, L->u.norm.weight, L->u.norm.bias, L->u.norm.eps);
-            else if (L->type == ICTAL_LAYER_RMSNORM)
+            if (L->type == ICTAL_LAYER_LAYERNORM) {
+                /* the conv's bias before, LayerNorm and the activation
+                 * after it, in one pass */
+                const int fuse = l + 1 < e->prefix && e->rt[l + 1].L->type == ICTAL_LAYER_ACT;
+                ictal_nn_layernorm_act(fuse ? (int)e->rt[l + 1].L->u.act.fn : 0, out, (int)rows, L->in_dim, pre_bias,
+                                       L->u.norm.weight, L->u.norm.bias, L->u.norm.eps);
+                pre_bias = NULL;
+                l += fuse;
+            } else if (L->type == ICTAL_LAYER_RMSNORM)
                 ictal_nn_rmsnorm(out, (int)rows, L->in_dim, L->u.norm.weight, L->u.norm.eps);
             else
                 ictal_nn_act(L->u.act.fn, out, rows * dim);
@@ -1207,16 +1417,18 @@ static size_t run_block(struct ictal_engine *e, const float *xin, int n, float *
     /* the rest, one time step at a time */
     size_t nf = 0;
     const size_t step = (size_t)C * (size_t)dim;
-    for (long t = 0; t < T; t++) {
-        int got;
-        if (e->prefix == e->n_layers) {
-            memcpy(e->feat, cur + (size_t)t * step, step * sizeof(float));
-            got = 1;
-        } else {
-            memcpy(e->buf[0], cur + (size_t)t * step, step * sizeof(float));
-            got = run_layers(e, e->prefix);
+    if (e->prefix == e->n_layers) { /* the whole stack was batched: aggregate in place */
+        for (long t = 0; t < T; t++) {
+            prob[nf] = aggregate(e, cur + (size_t)t * step, scores ? scores + nf * (size_t)C : NULL);
+            nf++;
         }
-        if (got) {
+        if (T > 0) /* the latest frame's features (ictal_engine_features) */
+            memcpy(e->feat, cur + (size_t)(T - 1) * step, step * sizeof(float));
+        return nf;
+    }
+    for (long t = 0; t < T; t++) {
+        memcpy(e->buf[0], cur + (size_t)t * step, step * sizeof(float));
+        if (run_layers(e, e->prefix)) {
             prob[nf] = aggregate(e, e->feat, scores ? scores + nf * (size_t)C : NULL);
             nf++;
         }

@@ -552,16 +552,49 @@ static void test_blas_reference(void **state)
         for (int k = 0; k < K; k++)
             for (int j = 0; j < N; j++)
                 Bt[k * ldt + j] = B[j * ldb + k];
-        ictal_blas_gemm_builtin(M, N, K, A, lda, Bt, ldt, C1, ldc);
-        for (int i = 0; i < M; i++)
-            for (int j = 0; j < N; j++) {
-                assert_true(fabsf(C1[i * ldc + j] - C2[i * ldc + j]) <= 1e-5f * (float)K);
-                /* exact ascending-k float sum, whatever the row blocking */
-                float acc = 0.0f;
-                for (int k = 0; k < K; k++)
-                    acc += A[i * lda + k] * Bt[k * ldt + j];
-                assert_true(C1[i * ldc + j] == acc);
-            }
+        /* both block shapes: 16-float vectors (AVX-512) and 8-float halves
+         * (every other CPU), forced on whatever this machine is */
+        for (int halves = 0; halves < 2; halves++) {
+            ictal_blas_builtin_force_halves(halves);
+            ictal_blas_gemm_builtin(M, N, K, A, lda, Bt, ldt, C1, ldc);
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < N; j++) {
+                    assert_true(fabsf(C1[i * ldc + j] - C2[i * ldc + j]) <= 1e-5f * (float)K);
+                    /* exact ascending-k float sum, whatever the row blocking */
+                    float acc = 0.0f;
+                    for (int k = 0; k < K; k++)
+                        acc += A[i * lda + k] * Bt[k * ldt + j];
+                    assert_true(C1[i * ldc + j] == acc);
+                }
+            /* the wide variant: rows ldw >= ldt apart, the last block stored
+             * whole (8 columns if at most 8 are left, else 16): those
+             * columns past N get A . 0 (zero padding), nothing beyond */
+            const int j0 = (N - 1) / ICTAL_BLAS_COLS * ICTAL_BLAS_COLS;
+            const int end = j0 + (N - j0 <= 8 ? 8 : ICTAL_BLAS_COLS);
+            const int ldw = ldt + (int)test_rng_range(&r, 0, 5);
+            float *W = malloc((size_t)M * ldw * sizeof(float));
+            for (int k = 0; k < K; k++)
+                for (int j = N; j < ldt; j++)
+                    Bt[k * ldt + j] = 0.0f;
+            for (int i = 0; i < M * ldw; i++)
+                W[i] = -7.0f;
+            ictal_blas_gemm_builtin_wide(M, N, K, A, lda, Bt, ldt, W, ldw);
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < ldw; j++) {
+                    const float w = W[i * ldw + j];
+                    if (j < N)
+                        assert_true(w == C1[i * ldc + j]);
+                    else if (j < end)
+                        assert_true(w == 0.0f);
+                    else
+                        assert_true(w == -7.0f);
+                }
+            free(W);
+            for (int k = 0; k < K; k++)
+                for (int j = N; j < ldt; j++)
+                    Bt[k * ldt + j] = NAN;
+        }
+        ictal_blas_builtin_force_halves(0);
         free(Bt);
         free(A);
         free(B);

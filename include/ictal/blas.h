@@ -35,13 +35,29 @@ void ictal_blas_sgemm_nt(int M, int N, int K, const float *A, int lda, const flo
  * ictal's own kernel: no allocation, no lock (Debian's OpenBLAS 0.3.21
  * locks its buffer pool in blas_memory_alloc on every call: a pthread mutex
  * in the pthread build, a spinlock in the serial and OpenMP builds, see
- * docs/engine.md), register-blocked 8/4/1 rows x 16 columns (8/1 rows x 8
- * columns for a last block of at most 8), AVX-512/AVX2/SSE2 clones chosen
- * at load time. Each element is summed in ascending k whatever the blocking
- * and the CPU, so results are deterministic and identical across CPUs.
- * RT-safe: yes. */
+ * docs/engine.md), register-blocked 8/4/1 rows x 16 columns with AVX-512
+ * (and on SSE2-only CPUs), 4/1 rows x two 8-column halves with AVX2, 8/1
+ * rows x 8 columns for a last block of at most 8; x86-64-v4/v3/baseline
+ * clones chosen at load time. Each element is summed in ascending k
+ * whatever the blocking and the CPU, so results are deterministic and
+ * identical across CPUs. RT-safe: yes. */
 void ictal_blas_gemm_builtin(int M, int N, int K, const float *A, int lda, const float *Bt, int ldb,
                              float *C, int ldc);
+
+/* The same product, for a C whose rows are at least ldb floats apart
+ * (ldc >= ldb) with columns N..ldb-1 free: the last, partial column block
+ * is stored whole, 8 columns if at most 8 are left, else 16 (the columns
+ * past N get A . Bt's padding, zeros for finite A and zero padding),
+ * instead of column by column. Columns 0..N-1 are bit-identical to
+ * ictal_blas_gemm_builtin's. RT-safe: yes. */
+void ictal_blas_gemm_builtin_wide(int M, int N, int K, const float *A, int lda, const float *Bt, int ldb,
+                                  float *C, int ldc);
+
+/* For tests: on != 0 makes the builtin kernel take the blocks of 8-float
+ * halves that AVX2 CPUs take (0: the CPU decides), so that both paths can
+ * be checked on any machine; their results are identical.
+ * Process-wide, not thread-safe. RT-safe: yes. */
+void ictal_blas_builtin_force_halves(int on);
 
 /* The same product as three plain loops with a double accumulator: the
  * reference the tests hold OpenBLAS to. RT-safe: yes. */

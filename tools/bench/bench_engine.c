@@ -2,7 +2,8 @@
  * bench_engine — throughput of the inference engine (not a test).
  *
  *   bench_engine [--model FILE] [--seconds S] [--period N] [--channels C]
- *                [--gemm builtin|openblas|both] [--no-torch]
+ *                [--gemm builtin|openblas|both] [--reps R] [--rounds K]
+ *                [--no-torch]
  *
  * For 1, 18, 23, 64 and 256 channels (each in a forked child, so that peak
  * RSS is per configuration): S seconds of random EEG fed in periods of N
@@ -10,13 +11,19 @@
  * GEMM and with OpenBLAS. Reports cost per frame, worst period, throughput
  * as a multiple of real time, peak RSS, and achieved FLOP/s as a fraction of
  * the single-thread cblas_sgemm peak measured at the start of the run.
- * Then the PyTorch reference (tools/model/bench_reference.py) on the same
- * model and input, whole-sequence and step mode, for 23 channels (one
- * thread, torch.inference_mode(), CPU time, best of 3 / best of 2).
- * Each configuration runs three times; throughput is the best of the three
- * in thread CPU time (robust on a shared machine); the worst
- * period is wall time. Run it under `nice` with OPENBLAS_NUM_THREADS=1 (else
- * OpenBLAS's idle pool threads spin). Results: docs/engine.md.
+ * Each configuration runs R times (default 5); throughput is the best in
+ * thread CPU time (robust on a shared machine); the worst period is wall
+ * time.
+ *
+ * Then C against PyTorch (tools/model/bench_reference.py: same model, same
+ * input, 23 channels, one thread, denormals flushed, inference_mode, thread
+ * CPU time, best of R) in K rounds (default 3), each round the C engine
+ * (builtin) then PyTorch back to back, so that each ratio compares two
+ * measurements taken under the same load. PyTorch's whole-sequence figure
+ * is given with glibc's default malloc and with freed memory kept (no page
+ * faults per call: its best case, which the ratio uses). Run it under
+ * `nice` with OPENBLAS_NUM_THREADS=1 (else OpenBLAS's idle pool threads
+ * spin). Results: docs/engine.md.
  */
 #include <cblas.h>
 #include <math.h>
@@ -24,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -135,12 +143,97 @@ static int run(const struct ictal_model *m, int C, enum ictal_engine_gemm g, con
     return 0;
 }
 
+/* One configuration (C channels, the GEMM backends in gemms) in a forked
+ * child, so that its peak RSS is its own; prints its rows and returns the
+ * builtin throughput (x real time), or 0. */
+static double run_config(const struct ictal_model *m, int C, int gemms, size_t T, size_t period, double seconds,
+                         int reps, double peak, int print)
+{
+    int fd[2];
+    if (pipe(fd) < 0)
+        return 0;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0)
+        return 0;
+    if (pid == 0) {
+        close(fd[0]);
+        float *x = make_input(C, T);
+        for (int g = 0; g < 2; g++) {
+            if (!(gemms & (1 << g)))
+                continue;
+            struct result r = {0, 0, 0}, rr;
+            double macs = 0;
+            for (int rep = 0; rep < reps; rep++) { /* best of R: shared machines are noisy */
+                if (run(m, C, (enum ictal_engine_gemm)g, x, T, period, &rr, &macs) < 0)
+                    _exit(1);
+                if (rep == 0 || rr.cpu < r.cpu)
+                    r.cpu = rr.cpu, r.frames = rr.frames;
+                if (rr.worst_period > r.worst_period)
+                    r.worst_period = rr.worst_period;
+            }
+            struct rusage ru;
+            getrusage(RUSAGE_SELF, &ru);
+            double xrt = seconds / r.cpu, flops = 2.0 * macs * seconds / r.cpu;
+            if (print)
+                printf("%5d %-8s %10.2f %8.1fus %12.0f %10.2f %9.3f %8.2f%% %8.1f\n", C, g ? "openblas" : "builtin",
+                       r.cpu / r.frames * 1e6, r.worst_period * 1e6, xrt, macs / 1e6, flops / 1e9,
+                       100.0 * flops / peak, (double)ru.ru_maxrss / 1024.0);
+            fflush(stdout);
+            if (g == 0 && write(fd[1], &xrt, sizeof xrt) != (ssize_t)sizeof xrt)
+                _exit(1);
+        }
+        free(x);
+        _exit(0);
+    }
+    close(fd[1]);
+    double xrt = 0;
+    if (read(fd[0], &xrt, sizeof xrt) != (ssize_t)sizeof xrt)
+        xrt = 0;
+    close(fd[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    return xrt;
+}
+
+static void print_machine(const char *when)
+{
+    char line[512], model[256] = "?";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+            snprintf(model, sizeof model, "%s", strchr(line, ':') + 2);
+            model[strcspn(model, "\n")] = 0;
+            break;
+        }
+    if (f)
+        fclose(f);
+    struct utsname u;
+    if (uname(&u) != 0)
+        strcpy(u.release, "?");
+    char load[64] = "?";
+    f = fopen("/proc/loadavg", "r");
+    if (f && fgets(load, sizeof load, f))
+        load[strcspn(load, "\n")] = 0;
+    if (f)
+        fclose(f);
+    printf("machine (%s): %s, %ld CPUs, Linux %s, /proc/loadavg %s\n", when, model, sysconf(_SC_NPROCESSORS_ONLN),
+           u.release, load);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 int main(int argc, char **argv)
 {
     const char *model = ICTAL_SOURCE_DIR "/tests/golden/default_1h.model.safetensors";
     double seconds = 60;
     size_t period = 256;
     int torch = 1, only = 0, gemms = 3; /* bit 0: builtin, bit 1: openblas */
+    int reps = 5, rounds = 3;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc)
             model = argv[++i];
@@ -150,15 +243,26 @@ int main(int argc, char **argv)
             period = (size_t)atol(argv[++i]);
         else if (!strcmp(argv[i], "--channels") && i + 1 < argc)
             only = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
+            reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
+            rounds = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--gemm") && i + 1 < argc) {
             i++;
             gemms = !strcmp(argv[i], "builtin") ? 1 : !strcmp(argv[i], "openblas") ? 2 : 3;
         } else if (!strcmp(argv[i], "--no-torch"))
             torch = 0;
         else {
-            fprintf(stderr, "usage: %s [--model FILE] [--seconds S] [--period N] [--channels C] [--gemm builtin|openblas|both] [--no-torch]\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--model FILE] [--seconds S] [--period N] [--channels C] "
+                    "[--gemm builtin|openblas|both] [--reps R] [--rounds K] [--no-torch]\n",
+                    argv[0]);
             return 2;
         }
+    }
+    if (seconds <= 0 || period < 1 || reps < 1 || rounds < 1 || rounds > 100) {
+        fprintf(stderr, "bench_engine: --seconds, --period, --reps and --rounds must be positive (rounds <= 100)\n");
+        return 2;
     }
     struct ictal_error err;
     struct ictal_model *m = ictal_model_load(model, &err);
@@ -168,60 +272,17 @@ int main(int argc, char **argv)
     }
     const struct ictal_model_info *info = ictal_model_info(m);
     const size_t T = (size_t)(seconds * info->sample_rate);
+    print_machine("start");
     double peak = sgemm_peak();
-    printf("model %s: %ld params, %.0f Hz -> %.1f Hz frames; %.0f s of EEG per configuration, period %zu\n",
-           model, info->n_params, info->sample_rate, info->frame_rate, seconds, period);
+    printf("model %s: %ld params, %.0f Hz -> %.1f Hz frames; %.0f s of EEG per configuration, period %zu, best of %d\n",
+           model, info->n_params, info->sample_rate, info->frame_rate, seconds, period, reps);
     printf("single-thread cblas_sgemm peak (384^3): %.2f GFLOP/s\n\n", peak / 1e9);
     printf("%5s %-8s %10s %10s %12s %10s %9s %9s %8s\n", "chan", "gemm", "us/frame", "worst/per", "x realtime",
            "MMAC/s", "GFLOP/s", "of peak", "RSS MB");
-    fflush(stdout);
     static const int chans[] = {1, 18, 23, 64, 256};
-    double rt23 = 0;
-    for (size_t ci = 0; ci < sizeof chans / sizeof chans[0]; ci++) {
-        if (only && chans[ci] != only)
-            continue;
-        int fd[2];
-        if (pipe(fd) < 0)
-            return 1;
-        pid_t pid = fork();
-        if (pid == 0) {
-            close(fd[0]);
-            int C = chans[ci];
-            float *x = make_input(C, T);
-            for (int g = 0; g < 2; g++) {
-                if (!(gemms & (1 << g)))
-                    continue;
-                struct result r = {0, 0, 0}, rr;
-                double macs;
-                for (int rep = 0; rep < 3; rep++) { /* best of three: shared machines are noisy */
-                    if (run(m, C, (enum ictal_engine_gemm)g, x, T, period, &rr, &macs) < 0)
-                        _exit(1);
-                    if (rep == 0 || rr.cpu < r.cpu)
-                        r.cpu = rr.cpu, r.frames = rr.frames;
-                    if (rr.worst_period > r.worst_period)
-                        r.worst_period = rr.worst_period;
-                }
-                struct rusage ru;
-                getrusage(RUSAGE_SELF, &ru);
-                double xrt = seconds / r.cpu, flops = 2.0 * macs * seconds / r.cpu;
-                printf("%5d %-8s %10.2f %8.1fus %12.0f %10.2f %9.3f %8.2f%% %8.1f\n", C, g ? "openblas" : "builtin",
-                       r.cpu / r.frames * 1e6, r.worst_period * 1e6, xrt, macs / 1e6, flops / 1e9,
-                       100.0 * flops / peak, (double)ru.ru_maxrss / 1024.0);
-                fflush(stdout);
-                if (g == 0 && write(fd[1], &xrt, sizeof xrt) != (ssize_t)sizeof xrt)
-                    _exit(1);
-            }
-            free(x);
-            _exit(0);
-        }
-        close(fd[1]);
-        double xrt = 0;
-        if (read(fd[0], &xrt, sizeof xrt) == (ssize_t)sizeof xrt && chans[ci] == 23)
-            rt23 = xrt;
-        close(fd[0]);
-        int st;
-        waitpid(pid, &st, 0);
-    }
+    for (size_t ci = 0; ci < sizeof chans / sizeof chans[0]; ci++)
+        if (!only || chans[ci] == only)
+            run_config(m, chans[ci], gemms, T, period, seconds, reps, peak, 1);
     if (torch) {
         const int C = 23;
         const double seq_s = seconds, step_s = seconds < 10 ? seconds : 10;
@@ -233,24 +294,70 @@ int main(int argc, char **argv)
         close(fd);
         free(x);
         char cmd[2048];
-        snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tools/model/bench_reference.py '%s' '%s' %d %g %g",
-                 ICTAL_SOURCE_DIR, model, in, C, seq_s, step_s);
-        FILE *pf = popen(cmd, "r");
-        char line[256];
-        printf("\nPyTorch reference, 23 channels, torch.set_num_threads(1), torch.inference_mode(), CPU time\n"
-               "(seq: best of 3 after a warm-up, step: best of 2):\n");
-        while (pf && fgets(line, sizeof line, pf)) {
-            char mode[16];
-            double eeg, wall;
-            if (sscanf(line, "%15s %lf %lf", mode, &eeg, &wall) == 3) {
-                double xrt = eeg / wall;
-                printf("  %-4s: %8.1f x real time; C engine (builtin) is %.0f x faster\n", mode, xrt, rt23 / xrt);
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tools/model/bench_reference.py '%s' '%s' %d %g %g %d",
+                 ICTAL_SOURCE_DIR, model, in, C, seq_s, step_s, reps);
+        printf("\nC engine (builtin) vs PyTorch reference, 23 channels, in %d rounds (each: C, then PyTorch);\n"
+               "PyTorch: 1 thread, flush_denormal, inference_mode, thread CPU time, best of %d (step: of %d).\n"
+               "x real time: C | PyTorch seq (malloc keeps memory) | seq (glibc default) | step;"
+               " C / PyTorch: seq | seq glibc | step\n",
+               rounds, reps, reps < 3 ? reps : 3);
+        double r_seq[100], r_glibc[100], r_step[100], best_c = 0, best_seq = 0;
+        int nr = 0;
+        for (int k = 0; k < rounds; k++) {
+            const double c = run_config(m, C, 1, T, period, seconds, reps, peak, 0);
+            double seq = 0, glibc = 0, step = 0;
+            long faults_glibc = 0;
+            char info_line[256] = "";
+            FILE *pf = popen(cmd, "r");
+            char line[256];
+            while (pf && fgets(line, sizeof line, pf)) {
+                char mode[16];
+                double eeg, cpu;
+                long faults;
+                if (!strncmp(line, "info ", 5))
+                    snprintf(info_line, sizeof info_line, "%s", line + 5);
+                else if (sscanf(line, "%15s %lf %lf %ld", mode, &eeg, &cpu, &faults) == 4 && cpu > 0) {
+                    if (!strcmp(mode, "seq"))
+                        seq = eeg / cpu;
+                    else if (!strcmp(mode, "seq_glibc"))
+                        glibc = eeg / cpu, faults_glibc = faults;
+                    else if (!strcmp(mode, "step"))
+                        step = eeg / cpu;
+                }
             }
+            if (pf)
+                pclose(pf);
+            if (c <= 0 || seq <= 0 || glibc <= 0 || step <= 0) {
+                fprintf(stderr, "bench_engine: round %d failed (C %g, PyTorch %g %g %g)\n", k + 1, c, seq, glibc, step);
+                continue;
+            }
+            info_line[strcspn(info_line, "\n")] = 0;
+            if (k == 0)
+                printf("  PyTorch: %s; glibc default: %ld page faults per call\n", info_line, faults_glibc);
+            printf("  round %d: %8.0f | %7.0f | %7.0f | %5.1f;  %5.1f x | %5.1f x | %5.0f x\n", k + 1, c, seq, glibc, step,
+                   c / seq, c / glibc, c / step);
+            fflush(stdout);
+            best_c = c > best_c ? c : best_c;
+            best_seq = seq > best_seq ? seq : best_seq;
+            r_seq[nr] = c / seq;
+            r_glibc[nr] = c / glibc;
+            r_step[nr] = c / step;
+            nr++;
         }
-        if (pf)
-            pclose(pf);
         unlink(in);
+        if (nr > 0) {
+            qsort(r_seq, (size_t)nr, sizeof(double), cmp_double);
+            qsort(r_glibc, (size_t)nr, sizeof(double), cmp_double);
+            qsort(r_step, (size_t)nr, sizeof(double), cmp_double);
+            printf("C / PyTorch over %d rounds (min / median / max): whole-sequence %.1f / %.1f / %.1f x "
+                   "(glibc default malloc: %.1f / %.1f / %.1f x); step %.0f / %.0f / %.0f x\n",
+                   nr, r_seq[0], r_seq[nr / 2], r_seq[nr - 1], r_glibc[0], r_glibc[nr / 2], r_glibc[nr - 1], r_step[0],
+                   r_step[nr / 2], r_step[nr - 1]);
+            printf("best C / best PyTorch whole-sequence over the run: %.0f / %.0f = %.1f x\n", best_c, best_seq,
+                   best_c / best_seq);
+        }
     }
+    print_machine("end");
     ictal_model_destroy(m);
     return 0;
 }
