@@ -197,6 +197,7 @@ static int wait_play(pid_t pid, double timeout_s)
         if (r == pid)
             break;
         if (now_s() - t0 > timeout_s) {
+            test_dump_stacks(pid);
             kill(pid, SIGKILL);
             waitpid(pid, &st, 0);
             g_child = 0;

@@ -5,12 +5,15 @@
 #include "jack_client.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jack/metadata.h>
@@ -75,6 +78,55 @@ static bool name_taken(const char *name, const char *server)
         jack_free(uuid);
     jack_client_close(c);
     return taken;
+}
+
+struct closer {
+    jack_client_t *client;
+    sem_t done;
+};
+
+static void *close_thread(void *arg)
+{
+    struct closer *k = arg;
+    jack_client_close(k->client);
+    sem_post(&k->done);
+    return NULL;
+}
+
+int jack_client_close_after_shutdown(jack_client_t *c, double timeout_s)
+{
+    struct closer *k = malloc(sizeof *k);
+    if (!k || sem_init(&k->done, 0, 0) != 0) {
+        free(k);
+        jack_client_close(c);
+        return 0;
+    }
+    k->client = c;
+    pthread_attr_t attr;
+    pthread_t tid;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int err = pthread_create(&tid, &attr, close_thread, k);
+    pthread_attr_destroy(&attr);
+    if (err != 0) {
+        sem_destroy(&k->done);
+        free(k);
+        jack_client_close(c);
+        return 0;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    long long ns = until.tv_nsec + (long long)(timeout_s * 1e9);
+    until.tv_sec += (time_t)(ns / 1000000000);
+    until.tv_nsec = (long)(ns % 1000000000);
+    int r;
+    while ((r = sem_timedwait(&k->done, &until)) != 0 && errno == EINTR)
+        ;
+    if (r != 0)
+        return -1; /* k stays with the thread, still inside libjack */
+    sem_destroy(&k->done);
+    free(k);
+    return 0;
 }
 
 jack_client_t *jack_client_open_named(const char *name, const char *server, bool start_server,

@@ -27,6 +27,14 @@
 jack_client_t *jack_client_open_named(const char *name, const char *server, bool start_server,
                                       char *why, size_t why_cap);
 
+/* jack_client_close after the server died (the shutdown callback ran),
+ * waiting at most timeout_s: libjack 1.9.21 can block for ever in it then
+ * (a known jack2 fault). Returns 0 when the client was closed; -1 when it
+ * had not returned in time: a thread is still inside libjack with the
+ * client and its callbacks' arguments, so the caller must free nothing
+ * those callbacks use, only flush what it has and _exit(). */
+int jack_client_close_after_shutdown(jack_client_t *c, double timeout_s);
+
 /* The status bits of jack_client_open as names joined by '|'. */
 const char *jack_client_status_string(jack_status_t st, char *buf, size_t cap);
 

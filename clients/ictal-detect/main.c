@@ -833,7 +833,15 @@ done:
         }
         if (activated && !server_dead)
             jack_deactivate(d->client);
-        jack_client_close(d->client);
+        if (!server_dead) {
+            jack_client_close(d->client);
+        } else if (jack_client_close_after_shutdown(d->client, 5.0) < 0) {
+            /* Events, journal and report are written by now. */
+            prog_log_error("libjack did not close the client within 5 s after the server died: "
+                           "exiting without it");
+            fflush(NULL);
+            _exit(status);
+        }
         d->client = NULL;
     }
     if (d) {

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jack/jack.h>
 
@@ -757,6 +758,9 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* libjack writes to the server's socket: when the server dies first,
+     * that must be an error return (then the shutdown path), not a kill. */
+    signal(SIGPIPE, SIG_IGN);
 
     jack_set_error_function(on_jack_message);
     jack_set_info_function(on_jack_message);
@@ -870,7 +874,12 @@ int main(int argc, char **argv)
              sh.ratio != 1.0 ? "; converting the rate" : "");
 
     if (jack_activate(sh.client) != 0) {
-        prog_log_error("cannot activate the JACK client");
+        if (atomic_load(&sh.shutdown)) {
+            prog_log_error("the JACK server shut down: %s", sh.shutdown_reason);
+            status = EXIT_SHUTDOWN;
+        } else {
+            prog_log_error("cannot activate the JACK client");
+        }
         goto done;
     }
     active = true;
@@ -991,7 +1000,14 @@ done:
             jack_client_forget_ports(sh.client, sh.ports, sh.n_ch);
             jack_client_forget_ports(sh.client, &sh.gate, 1);
         }
-        jack_client_close(sh.client);
+        if (!atomic_load(&sh.shutdown)) {
+            jack_client_close(sh.client);
+        } else if (jack_client_close_after_shutdown(sh.client, 5.0) < 0) {
+            prog_log_error("libjack did not close the client within 5 s after the server died: "
+                           "exiting without it");
+            fflush(NULL);
+            _exit(status);
+        }
     }
     sig_shared = NULL;
     play_osc_destroy(osc);

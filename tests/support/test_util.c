@@ -131,3 +131,18 @@ double test_rng_unit(struct test_rng *r)
 {
     return (double)(test_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
 }
+
+int test_dump_stacks(int pid)
+{
+    if (system("command -v gdb >/dev/null 2>&1") != 0)
+        return -1;
+    char cmd[160];
+    snprintf(cmd, sizeof cmd,
+             "gdb -p %d -batch -ex 'thread apply all bt' 2>/dev/null | grep -E '^(#|Thread)' >&2",
+             pid);
+    fprintf(stderr, "---- stacks of process %d (timed out)\n", pid);
+    fflush(stderr);
+    int r = system(cmd);
+    fprintf(stderr, "---- end of stacks\n");
+    return r == 0 ? 0 : -1;
+}

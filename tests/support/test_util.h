@@ -30,6 +30,11 @@ const char *test_shared_data(void);
  * snapshot), and the same number of lines. Fails the running cmocka test. */
 void test_assert_same_lines_before(const char *a, const char *b, const char *cut);
 
+/* Print every thread's stack of process pid to stderr with gdb, when gdb is
+ * installed (a child that timed out: say where it was stuck before killing
+ * it). Returns 0 when gdb ran, -1 otherwise. */
+int test_dump_stacks(int pid);
+
 /* Deterministic PRNG for property tests (xorshift64*). Seed with any non-zero
  * value; ICTAL_TEST_SEED overrides the seed a test chose, to replay a failure. */
 struct test_rng { uint64_t s; };

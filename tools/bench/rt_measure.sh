@@ -14,11 +14,18 @@
 # prints ictal-detect's report: callback time percentiles (µs), mean and
 # maximum DSP load (callback / period), xruns, and the scheduling class of
 # the JACK threads actually seen. Results also land in out/rt_measure/.
+#
+# Before ictal-detect joins, the same server runs BASELINE seconds (default
+# 120; 0 skips) empty and then BASELINE seconds with ictal-play alone, and
+# the xruns jackd logs in each stage are counted: on a shared VM the server
+# itself misses deadlines at short periods, and these stages say how many of
+# the xruns seen with ictal-detect are the machine's.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build}
 model=${2:-$(ls "$root"/models/*.safetensors 2>/dev/null | head -n 1)}
 duration=${DURATION:-600}
+baseline=${BASELINE:-120}
 configs=${CONFIGS:-"256:64 48000:128"}
 out=$root/out/rt_measure
 mkdir -p "$out"
@@ -50,10 +57,26 @@ for cfg in $configs; do
     trap 'kill $jpid 2>/dev/null || true' EXIT
     for i in $(seq 50); do jack_lsp -s "$name" >/dev/null 2>&1 && break; sleep 0.1; done
     export JACK_DEFAULT_SERVER=$name
+    # jackd's log: driver slips ("JackTimedDriver::Process XRun") and
+    # clients not finished in time ("JackEngine::XRun: client = X").
+    slips() { grep -c 'Driver::Process XRun' "$tag.jackd.log" || true; }
+    late() { grep -c 'JackEngine::XRun' "$tag.jackd.log" || true; }
+    if [ "$baseline" -gt 0 ]; then
+        sleep "$baseline"
+        echo "baseline, jackd alone, $baseline s: $(slips) driver slips, $(late) late clients"
+        s0=$(slips) l0=$(late)
+    fi
     "$build/clients/ictal-play/ictal-play" -n play --wait --loop --resampler sinc_medium \
         "$out/rec.edf" 2> "$tag.play.log" &
     ppid=$!
     for i in $(seq 100); do jack_lsp play:gate >/dev/null 2>&1 && break; sleep 0.1; done
+    if [ "$baseline" -gt 0 ]; then
+        sleep "$baseline"
+        echo "baseline, ictal-play alone, $baseline s: $(( $(slips) - s0 )) driver slips, $(( $(late) - l0 )) late clients"
+        s0=$(slips) l0=$(late)
+    else
+        s0=0 l0=0
+    fi
     "$build/clients/ictal-detect/ictal-detect" -m "$model" -n detect --connect "play:.*" --quiet \
         --set pipeline.resampler=sinc_medium --report "$tag.report" --osc 127.0.0.1:9 \
         2> "$tag.detect.log" &
@@ -76,4 +99,7 @@ print(f"callback us: p50 {c['p50']:.1f}  p95 {c['p95']:.1f}  p99 {c['p99']:.1f} 
 print(f"DSP load (callback / period): mean {s['dsp_load_mean_pct']:.3f} %, max {s['dsp_load_max_pct']:.2f} %")
 print(f"xruns {s['xruns']}, bridged samples {s['lost_samples']}, records dropped {s['records_dropped']}")
 PY
+    echo "jackd, with ictal-detect: $(( $(slips) - s0 )) driver slips, $(( $(late) - l0 )) late clients" \
+        "($(grep -c 'client = detect' "$tag.jackd.log" || true) naming detect, of which" \
+        "$(grep 'client = detect' "$tag.jackd.log" | grep -c Triggered || true) never scheduled: state Triggered)"
 done
