@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,16 +81,28 @@ static bool name_taken(const char *name, const char *server)
     return taken;
 }
 
+/* Shared by the caller and the closing thread; whichever lets go second
+ * frees it (the caller after a timeout lets go without waiting). */
 struct closer {
     jack_client_t *client;
     sem_t done;
+    atomic_int released;
 };
+
+static void closer_free(struct closer *k)
+{
+    sem_destroy(&k->done);
+    free(k);
+}
 
 static void *close_thread(void *arg)
 {
     struct closer *k = arg;
     jack_client_close(k->client);
-    sem_post(&k->done);
+    if (atomic_exchange(&k->released, 1))
+        closer_free(k); /* the caller gave up waiting */
+    else
+        sem_post(&k->done);
     return NULL;
 }
 
@@ -102,6 +115,7 @@ int jack_client_close_after_shutdown(jack_client_t *c, double timeout_s)
         return 0;
     }
     k->client = c;
+    atomic_init(&k->released, 0);
     pthread_attr_t attr;
     pthread_t tid;
     pthread_attr_init(&attr);
@@ -109,8 +123,7 @@ int jack_client_close_after_shutdown(jack_client_t *c, double timeout_s)
     int err = pthread_create(&tid, &attr, close_thread, k);
     pthread_attr_destroy(&attr);
     if (err != 0) {
-        sem_destroy(&k->done);
-        free(k);
+        closer_free(k);
         jack_client_close(c);
         return 0;
     }
@@ -122,11 +135,12 @@ int jack_client_close_after_shutdown(jack_client_t *c, double timeout_s)
     int r;
     while ((r = sem_timedwait(&k->done, &until)) != 0 && errno == EINTR)
         ;
-    if (r != 0)
-        return -1; /* k stays with the thread, still inside libjack */
-    sem_destroy(&k->done);
-    free(k);
-    return 0;
+    if (r == 0 || atomic_exchange(&k->released, 1)) {
+        /* closed (perhaps just as the wait ran out: the thread let go first) */
+        closer_free(k);
+        return 0;
+    }
+    return -1; /* the thread is still inside libjack; it frees k when it returns */
 }
 
 jack_client_t *jack_client_open_named(const char *name, const char *server, bool start_server,

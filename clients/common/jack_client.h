@@ -32,7 +32,7 @@ jack_client_t *jack_client_open_named(const char *name, const char *server, bool
  * (a known jack2 fault). Returns 0 when the client was closed; -1 when it
  * had not returned in time: a thread is still inside libjack with the
  * client and its callbacks' arguments, so the caller must free nothing
- * those callbacks use, only flush what it has and _exit(). */
+ * those callbacks use, only flush what it has and _exit(). RT-safe: no. */
 int jack_client_close_after_shutdown(jack_client_t *c, double timeout_s);
 
 /* The status bits of jack_client_open as names joined by '|'. */
