@@ -68,8 +68,9 @@ static jack_client_t *client_of_dead_server(void)
 {
     struct jackfix_config cfg = { .rate = 256, .period = 64, .name_hint = "jc" };
     assert_int_equal(jackfix_start(&g_fx, &cfg), 0);
-    char why[256] = "";
-    jack_client_t *c = jack_client_open_named("jc-test", jackfix_server_name(&g_fx), false, why,
+    char why[256] = "", name[64];
+    jackfix_client_name(name, sizeof name, "jc");
+    jack_client_t *c = jack_client_open_named(name, jackfix_server_name(&g_fx), false, why,
                                               sizeof why);
     if (!c)
         fail_msg("%s", why);
