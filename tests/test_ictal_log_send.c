@@ -69,12 +69,6 @@ static double unix_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
 /* ---- raw transport -------------------------------------------------------------------- */
 
 static struct sockaddr_in server_addr(void)
@@ -99,7 +93,7 @@ static void udp_send(const void *p, size_t n)
         die("sendto (%zu bytes): %s", n, strerror(errno));
     /* pace: never fill the server's receive buffer (its drops would be uncountable here) */
     if (++g_udp_sent % 16 == 0)
-        sleep_ms(2);
+        test_sleep_ms(2);
 }
 
 static int tcp_connect(void)
@@ -148,7 +142,7 @@ static void tcp_frame(int fd, const void *p, size_t n, size_t split)
     memcpy(all + 4, p, n);
     for (size_t off = 0; off < n + 4; off += split) {
         tcp_write(fd, all + off, n + 4 - off < split ? n + 4 - off : split);
-        sleep_ms(5);
+        test_sleep_ms(5);
     }
     free(all);
 }
@@ -402,7 +396,7 @@ static int mode_resend(int argc, char **argv)
     send_record(fd, src, st, f1, 3);   /* in 3-byte pieces */
     send_record(fd, src, st, a2, 0);
     close(fd);
-    sleep_ms(100);
+    test_sleep_ms(100);
     fd = tcp_connect();                /* the reconnect: everything again */
     send_record(fd, src, st, a1, 0);
     send_record(fd, src, st, f1, 0);
@@ -750,7 +744,7 @@ static int mode_barrage(int argc, char **argv)
     E.tcp_timeouts++;
     be32_put(buf, 100);
     tcp_write(fd, buf, 30);
-    sleep_ms((int)(tcp_timeout * 1000) + 1500);
+    test_sleep_ms((int)(tcp_timeout * 1000) + 1500);
     close(fd);
     free(ev.p);
 

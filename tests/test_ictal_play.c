@@ -53,20 +53,6 @@ extern char **environ;
 
 /* ---- small helpers -------------------------------------------------------------- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 /* A recording: n channels at `rate` Hz, `seconds` long; sample i of channel
  * c is value(c, i) (µV, written through the 16-bit EDF+ writer, so the file
  * holds it quantised). Annotations optional. */
@@ -190,20 +176,20 @@ static pid_t spawn_play(const char *log, const char *const *args)
  * 128+N: died of signal N). */
 static int wait_play(pid_t pid, double timeout_s)
 {
-    double t0 = now_s();
+    double t0 = test_now_s();
     int st;
     for (;;) {
         pid_t r = waitpid(pid, &st, WNOHANG);
         if (r == pid)
             break;
-        if (now_s() - t0 > timeout_s) {
+        if (test_now_s() - t0 > timeout_s) {
             test_dump_stacks(pid);
             kill(pid, SIGKILL);
             waitpid(pid, &st, 0);
             g_child = 0;
             return -1;
         }
-        sleep_ms(10);
+        test_sleep_ms(10);
     }
     g_child = 0;
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -302,7 +288,7 @@ static void cap_property(jack_uuid_t subject, const char *key, jack_property_cha
 static int port_prop_is(jack_port_t *p, const char *key, const char *want)
 {
     jack_uuid_t u = jack_port_uuid(p);
-    double t0 = now_s(), t_seen = 0;
+    double t0 = test_now_s(), t_seen = 0;
     int best = -1;
     do {
         pthread_mutex_lock(&g_props.mu);
@@ -319,11 +305,11 @@ static int port_prop_is(jack_port_t *p, const char *key, const char *want)
         if (best == 1)
             return 1;
         if (best == 0 && t_seen == 0)
-            t_seen = now_s();
-        if (best == 0 && now_s() - t_seen > 0.5)
+            t_seen = test_now_s();
+        if (best == 0 && test_now_s() - t_seen > 0.5)
             return 0; /* announced, unreadable: no use waiting */
-        sleep_ms(20);
-    } while (now_s() - t0 < 10);
+        test_sleep_ms(20);
+    } while (test_now_s() - t0 < 10);
     return best;
 }
 
@@ -395,9 +381,9 @@ static int cap_xrun(void *arg)
  * during freewheel or while the end of freewheel is being announced. */
 static void cap_leave(void)
 {
-    double t0 = now_s();
-    while (g_cap.c && atomic_load(&g_cap.freewheeling) && now_s() - t0 < 20)
-        sleep_ms(5);
+    double t0 = test_now_s();
+    while (g_cap.c && atomic_load(&g_cap.freewheeling) && test_now_s() - t0 < 20)
+        test_sleep_ms(5);
     if (g_cap.c)
         jack_client_close(g_cap.c);
     g_cap.c = NULL;
@@ -453,11 +439,11 @@ static size_t cap_n(void)
 /* Wait until the capture holds at least n samples (false on timeout). */
 static bool cap_wait_n(size_t n, double timeout_s)
 {
-    double t0 = now_s();
+    double t0 = test_now_s();
     while (cap_n() < n) {
-        if (now_s() - t0 > timeout_s)
+        if (test_now_s() - t0 > timeout_s)
             return false;
-        sleep_ms(5);
+        test_sleep_ms(5);
     }
     return true;
 }
@@ -465,9 +451,9 @@ static bool cap_wait_n(size_t n, double timeout_s)
 static void cap_wait_cycles(uint64_t k, double timeout_s)
 {
     uint64_t c0 = atomic_load(&g_cap.cycles);
-    double t0 = now_s();
-    while (atomic_load(&g_cap.cycles) < c0 + k && now_s() - t0 < timeout_s)
-        sleep_ms(5);
+    double t0 = test_now_s();
+    while (atomic_load(&g_cap.cycles) < c0 + k && test_now_s() - t0 < timeout_s)
+        test_sleep_ms(5);
 }
 
 /* ---- fixture ---------------------------------------------------------------------- */
@@ -618,9 +604,9 @@ static void test_freewheel_start(void **state)
     pid_t pid = spawn_play(log, args);
     /* Like ictal-detect --exit-on-idle, leave when the gate falls: ictal-play
      * lets us go first (jack2 can deadlock on two teardowns at once) */
-    double t0 = now_s();
-    while (atomic_load(&g_cap.falls) < 1 && now_s() - t0 < 60)
-        sleep_ms(5);
+    double t0 = test_now_s();
+    while (atomic_load(&g_cap.falls) < 1 && test_now_s() - t0 < 60)
+        test_sleep_ms(5);
     cap_leave();
     int rc = wait_play(pid, 60);
     if (rc != 0)
@@ -727,15 +713,15 @@ static void test_channels_wait_metadata(void **state)
     char pat[128];
     snprintf(pat, sizeof pat, "^%s:", name);
     const char **ports = NULL;
-    double t0 = now_s();
-    while (now_s() - t0 < 20) {
+    double t0 = test_now_s();
+    while (test_now_s() - t0 < 20) {
         ports = jack_get_ports(g_cap.c, pat, NULL, JackPortIsOutput);
         if (ports && ports[0] && ports[1] && ports[2])
             break;
         if (ports)
             jack_free(ports);
         ports = NULL;
-        sleep_ms(20);
+        test_sleep_ms(20);
     }
     if (!ports)
         print_log(log);
@@ -937,9 +923,9 @@ static void test_transport(void **state)
     char full[128];
     snprintf(full, sizeof full, "%s:gate", g_cap.name);
     jack_port_t *gin = jack_port_by_name(g_cap.c, full);
-    double t0 = now_s();
-    while (jack_port_connected(gin) <= 0 && now_s() - t0 < 20)
-        sleep_ms(10);
+    double t0 = test_now_s();
+    while (jack_port_connected(gin) <= 0 && test_now_s() - t0 < 20)
+        test_sleep_ms(10);
     cap_wait_cycles(6, 10);
     assert_int_equal(cap_n(), 0);
 
@@ -1093,10 +1079,10 @@ static void run_osc(lo_server_thread st, const char *file, const char *start, in
     assert_int_equal(rc, 0);
     struct timespec w1;
     clock_gettime(CLOCK_REALTIME, &w1);
-    double t0 = now_s();
-    while (osc_count() < expect_n && now_s() - t0 < 5)
-        sleep_ms(10);
-    sleep_ms(100); /* nothing more may come */
+    double t0 = test_now_s();
+    while (osc_count() < expect_n && test_now_s() - t0 < 5)
+        test_sleep_ms(10);
+    test_sleep_ms(100); /* nothing more may come */
     pthread_mutex_lock(&g_osc_mu);
     assert_int_equal(g_osc.bad, 0);
     assert_int_equal(g_osc.n, expect_n);

@@ -22,6 +22,7 @@
 
 #include "jack_client.h"
 #include "jack_fixture.h"
+#include "test_util.h"
 
 int __real_jack_client_close(jack_client_t *c);
 int __wrap_jack_client_close(jack_client_t *c);
@@ -39,19 +40,6 @@ int __wrap_jack_client_close(jack_client_t *c)
     int r = __real_jack_client_close(c);
     atomic_fetch_add(&g_closed, 1);
     return r;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
 }
 
 static void on_shutdown(jack_status_t code, const char *reason, void *arg)
@@ -79,7 +67,7 @@ static jack_client_t *client_of_dead_server(void)
     assert_int_equal(jack_activate(c), 0);
     jackfix_stop(&g_fx);
     for (int i = 0; i < 1000 && !atomic_load(&g_shutdown); i++)
-        sleep_ms(10);
+        test_sleep_ms(10);
     assert_true(atomic_load(&g_shutdown));
     return c;
 }
@@ -90,9 +78,9 @@ static void test_close_after_death(void **state)
     (void)state;
     jack_client_t *c = client_of_dead_server();
     int before = atomic_load(&g_closed);
-    double t0 = now_s();
+    double t0 = test_now_s();
     assert_int_equal(jack_client_close_after_shutdown(c, 10.0), 0);
-    assert_true(now_s() - t0 < 10.0);
+    assert_true(test_now_s() - t0 < 10.0);
     assert_int_equal(atomic_load(&g_closed), before + 1);
 }
 
@@ -105,9 +93,9 @@ static void test_close_times_out(void **state)
     jack_client_t *c = client_of_dead_server();
     int before = atomic_load(&g_closed);
     atomic_store(&g_block, 1);
-    double t0 = now_s();
+    double t0 = test_now_s();
     int r = jack_client_close_after_shutdown(c, 0.3);
-    double dt = now_s() - t0;
+    double dt = test_now_s() - t0;
     assert_int_equal(r, -1);
     assert_true(dt >= 0.29);
     assert_true(dt < 5.0);
@@ -115,9 +103,9 @@ static void test_close_times_out(void **state)
     atomic_store(&g_block, 0);
     sem_post(&g_hold);
     for (int i = 0; i < 1000 && atomic_load(&g_closed) == before; i++)
-        sleep_ms(10);
+        test_sleep_ms(10);
     assert_int_equal(atomic_load(&g_closed), before + 1);
-    sleep_ms(50); /* the detached thread frees its record right after */
+    test_sleep_ms(50); /* the detached thread frees its record right after */
 }
 
 static int teardown(void **state)

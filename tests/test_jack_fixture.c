@@ -31,20 +31,6 @@
 
 /* ---- helpers ---- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 /* Clients a test opened and has not closed yet. A failing assertion jumps out
  * of the test, so the teardown closes them: a client left open would keep
  * calling into a finished test, and would pin libjack to a dead server. */
@@ -92,21 +78,21 @@ static void close_all_clients(void)
 /* Wait until *counter reaches target or timeout_s passes; returns elapsed s. */
 static double wait_counter(atomic_uint_fast64_t *counter, uint64_t target, double timeout_s)
 {
-    double t0 = now_s();
-    while (atomic_load(counter) < target && now_s() - t0 < timeout_s)
-        sleep_ms(2);
-    return now_s() - t0;
+    double t0 = test_now_s();
+    while (atomic_load(counter) < target && test_now_s() - t0 < timeout_s)
+        test_sleep_ms(2);
+    return test_now_s() - t0;
 }
 
 /* Wait until no server answers under name (the fixture is fully gone). */
 static int wait_gone(const char *name, pid_t server, double timeout_s)
 {
-    double t0 = now_s();
-    while (now_s() - t0 < timeout_s) {
+    double t0 = test_now_s();
+    while (test_now_s() - t0 < timeout_s) {
         int alive = server > 0 && (kill(server, 0) == 0 || errno != ESRCH);
         if (!alive && !jackfix_server_answers(name))
             return 1;
-        sleep_ms(50);
+        test_sleep_ms(50);
     }
     return 0;
 }
@@ -235,10 +221,10 @@ static void check_cycles(struct fixture_case *fc, uint64_t rt_cycles, uint64_t f
     double startup = wait_counter(&c.cycles, 1, 10.0);
     assert_true(atomic_load(&c.cycles) >= 1);
     uint64_t c0 = atomic_load(&c.cycles);
-    double t0 = now_s();
+    double t0 = test_now_s();
     wait_counter(&c.cycles, c0 + rt_cycles, 10.0 + 2.0 * (double)rt_cycles * fc->cfg.period /
                                                        fc->cfg.rate);
-    double rt_elapsed = now_s() - t0;
+    double rt_elapsed = test_now_s() - t0;
     uint64_t got = atomic_load(&c.cycles) - c0;
     assert_true(got >= rt_cycles);
     /* Paced in real time: N cycles cannot come faster than N-1 periods. */
@@ -455,11 +441,11 @@ static void test_server_death_reaches_client(void **state)
     assert_true(atomic_load(&c.cycles) >= 2);
     assert_int_equal(atomic_load(&c.shutdown), 0);
 
-    double t0 = now_s();
+    double t0 = test_now_s();
     int rc = jackfix_stop(&fc->fx);
-    while (!atomic_load(&c.shutdown) && now_s() - t0 < 5.0)
-        sleep_ms(5);
-    print_message("  shutdown callback after %.3f s (server exit: %d)\n", now_s() - t0,
+    while (!atomic_load(&c.shutdown) && test_now_s() - t0 < 5.0)
+        test_sleep_ms(5);
+    print_message("  shutdown callback after %.3f s (server exit: %d)\n", test_now_s() - t0,
                   jackfix_last_exit(&fc->fx));
     assert_int_equal(atomic_load(&c.shutdown), 1);
     assert_int_equal(rc, 0);
@@ -653,10 +639,10 @@ static void check_failure_cleans_up(enum failure_mode mode, const char *what)
     assert_true(strncmp(name, "ictal-doomed-", 13) == 0);
     /* The child failed, one way or another. */
     assert_false(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    double t0 = now_s();
+    double t0 = test_now_s();
     int gone = wait_gone(name, (pid_t)pid, 8.0);
     print_message("  %-28s child status 0x%x; server %s gone after %.3f s\n", what, st, name,
-                  now_s() - t0);
+                  test_now_s() - t0);
     if (!gone)
         dump_file(log);
     assert_true(gone);
@@ -701,9 +687,9 @@ static void test_jackd_that_exits_fails_fast(void **state)
     struct jackfix fx;
     memset(&fx, 0, sizeof fx);
     struct jackfix_config cfg = { .rate = 256, .period = 64, .timeout_s = 8.0 };
-    double t0 = now_s();
+    double t0 = test_now_s();
     int rc = jackfix_start(&fx, &cfg);
-    double dt = now_s() - t0;
+    double dt = test_now_s() - t0;
     unsetenv("ICTAL_JACKD");
     assert_int_equal(rc, ICTAL_ESERVER);
     assert_true(dt < 4.0);
@@ -724,9 +710,9 @@ static void test_jackd_that_hangs_times_out(void **state)
     struct jackfix fx;
     memset(&fx, 0, sizeof fx);
     struct jackfix_config cfg = { .rate = 256, .period = 64, .timeout_s = 0.5 };
-    double t0 = now_s();
+    double t0 = test_now_s();
     int rc = jackfix_start(&fx, &cfg);
-    double dt = now_s() - t0;
+    double dt = test_now_s() - t0;
     unsetenv("ICTAL_JACKD");
     assert_int_equal(rc, ICTAL_ETIMEDOUT);
     assert_true(dt < 4.0);

@@ -124,20 +124,6 @@ static void stop_all_at_exit(void)
 
 /* ---- small helpers ---- */
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void silent_jack_msg(const char *msg)
 {
     (void)msg;
@@ -470,7 +456,7 @@ static void guardian_main(int ctl_r, int info_w, int log_fd, int max_fd, const c
         if (guardian_reap(pid, &st, 0))
             _exit((WIFEXITED(st) && WEXITSTATUS(st) == 0) ? JACKFIX_EXIT_CLEAN
                                                           : JACKFIX_EXIT_ERROR);
-        sleep_ms(10);
+        test_sleep_ms(10);
     }
     kill(pid, SIGKILL);
     guardian_reap(pid, &st, 1);
@@ -638,7 +624,7 @@ int jackfix_start(struct jackfix *fx, const struct jackfix_config *cfg)
     }
     fx->server = server;
 
-    double deadline = now_s() + timeout;
+    double deadline = test_now_s() + timeout;
     for (;;) {
         int st = 0;
         pid_t r = waitpid(g, &st, WNOHANG);
@@ -653,18 +639,18 @@ int jackfix_start(struct jackfix *fx, const struct jackfix_config *cfg)
             jackfix_dump_log(fx, 30);
             return ICTAL_ESERVER;
         }
-        double left = deadline - now_s();
+        double left = deadline - test_now_s();
         int socket_seen = server_socket_exists(fx->name) || left < timeout - 2.0;
         if (socket_seen && jackfix_server_answers(fx->name))
             break;
-        if (now_s() > deadline) {
+        if (test_now_s() > deadline) {
             fprintf(stderr, "jack_fixture: server %s did not answer within %.1f s\n", fx->name,
                     timeout);
             jackfix_stop(fx);
             jackfix_dump_log(fx, 30);
             return ICTAL_ETIMEDOUT;
         }
-        sleep_ms(JACKFIX_POLL_MS);
+        test_sleep_ms(JACKFIX_POLL_MS);
     }
 
     update_env();

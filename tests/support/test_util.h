@@ -30,6 +30,12 @@ const char *test_shared_data(void);
  * snapshot), and the same number of lines. Fails the running cmocka test. */
 void test_assert_same_lines_before(const char *a, const char *b, const char *cut);
 
+/* Seconds on the monotonic clock (for timeouts and elapsed times). */
+double test_now_s(void);
+
+/* Sleep ms milliseconds, resuming after signals. */
+void test_sleep_ms(long ms);
+
 /* Print every thread's stack of process pid to stderr with gdb, when gdb is
  * installed (a child that timed out: say where it was stuck before killing
  * it). Returns 0 when gdb ran, -1 otherwise. */
